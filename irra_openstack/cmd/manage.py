@@ -1,0 +1,123 @@
+"""irra-manage: operator commands that do not need the API.
+
+It uses oslo.config's sub-command style, as nova-manage and placement-manage
+do: ``irra-manage [--config-file F] CATEGORY ACTION [ARGS]``. Every error
+reaches the operator as one line on standard error, and the exit code says
+what happened: 0 success, 1 an error the operator can fix, 2 a bug (run again
+with ``--debug`` for the traceback).
+"""
+
+import importlib
+import inspect
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from irra_openstack import conf as irra_conf
+from irra_openstack import exception
+from irra_openstack import version
+
+CONF = irra_conf.CONF
+LOG = logging.getLogger(__name__)
+
+#: category name -> (module, class) of its commands. Imported only when
+#: the command line is parsed, so that each category keeps its own imports.
+CATEGORIES = {
+    'db': ('irra_openstack.cmd.db_commands', 'DbCommands'),
+    'demo': ('irra_openstack.cmd.demo_commands', 'DemoCommands'),
+    'plugin': ('irra_openstack.cmd.plugin_commands', 'PluginCommands'),
+    'trace': ('irra_openstack.cmd.trace_commands', 'TraceCommands'),
+}
+
+
+def _category_class(name):
+    module, cls = CATEGORIES[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def _actions(cls):
+    for name, func in inspect.getmembers(cls, inspect.isfunction):
+        if not name.startswith('_'):
+            yield name.replace('_', '-'), func
+
+
+def add_command_parsers(subparsers):
+    for category in sorted(CATEGORIES):
+        cls = _category_class(category)
+        parser = subparsers.add_parser(
+            category, help=(cls.__doc__ or '').strip().splitlines()[0])
+        parser.set_defaults(command_class=cls)
+        actions = parser.add_subparsers(dest='action', metavar='ACTION')
+        actions.required = True
+        for action, func in _actions(cls):
+            doc = inspect.getdoc(func) or ''
+            sub = actions.add_parser(
+                action, help=doc.splitlines()[0] if doc else None,
+                description=doc)
+            for a, kw in getattr(func, 'args', []):
+                sub.add_argument(*a, **kw)
+            sub.set_defaults(action_fn=func)
+
+
+category_opt = cfg.SubCommandOpt(
+    'category', title='Command categories',
+    help='Available categories', handler=add_command_parsers)
+
+
+def _action_kwargs(func):
+    """The parsed arguments that ``func`` takes, from CONF.category."""
+    kwargs = {}
+    for a, kw in getattr(func, 'args', []):
+        dest = kw.get('dest') or a[-1].lstrip('-').replace('-', '_')
+        value = getattr(CONF.category, 'action_kwarg_' + dest, None)
+        if value is None:
+            value = getattr(CONF.category, dest, None)
+        kwargs[dest] = value
+    return kwargs
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    CONF.register_cli_opt(category_opt)
+    logging.register_options(CONF)
+    try:
+        CONF(argv, project='irra', prog='irra-manage',
+             version=version.version_string(),
+             default_config_files=_default_config_files())
+    except cfg.Error as exc:
+        print('ERROR: %s' % exc, file=sys.stderr)
+        return 1
+    logging.setup(CONF, 'irra')
+    func = CONF.category.action_fn
+    command = CONF.category.command_class(CONF)
+    try:
+        result = func(command, **_action_kwargs(func))
+    except exception.IrraError as exc:
+        if CONF.debug:
+            LOG.exception('Command failed')
+        print('ERROR: %s' % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('Interrupted.', file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if CONF.debug:
+            LOG.exception('Unexpected error')
+        print('ERROR: unexpected %s: %s (run again with --debug for the '
+              'details, and please report it)' % (type(exc).__name__, exc),
+              file=sys.stderr)
+        return 2
+    return 0 if result is None else int(result)
+
+
+def _default_config_files():
+    # Only files that exist: irra-manage works with no configuration at all.
+    import os
+
+    return [f for f in cfg.find_config_files(project='irra')
+            if os.path.exists(f)]
+
+
+if __name__ == '__main__':
+    sys.exit(main())
