@@ -39,7 +39,9 @@ def _category_class(name):
 def _actions(cls):
     for name, func in inspect.getmembers(cls, inspect.isfunction):
         if not name.startswith('_'):
-            yield name.replace('_', '-'), func
+            # A trailing underscore lets an action be named after a Python
+            # keyword: ``import_`` is the action ``import``.
+            yield name.rstrip('_').replace('_', '-'), func
 
 
 def add_command_parsers(subparsers):
