@@ -114,8 +114,9 @@ def load_class(namespace, name, base=Plugin):
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise exception.PluginError(
             reason="%s plugin '%s' (namespace %s) is %r, which is not a "
-                   "subclass of %s.%s" % (kind, name, namespace, cls,
-                                         base.__module__, base.__name__))
+                   "subclass of %s.%s"
+                   % (kind, name, namespace, cls, base.__module__,
+                      base.__name__))
     return cls
 
 

@@ -39,7 +39,8 @@ class MetricFrameTest(base.TestCase):
     def test_rejects_bad_shapes_and_names(self):
         cases = [
             (dict(values=np.zeros((2, 2))), '3 dimensions'),
-            (dict(values=np.zeros((3, 2, 4))), 'shape (3, 2, 4) but there are 2 '),
+            (dict(values=np.zeros((3, 2, 4))),
+             'shape (3, 2, 4) but there are 2 '),
             (dict(resources=['a', 'a']), 'duplicate resource names: a'),
             (dict(metrics=['x', 'x']), 'duplicate metric names: x'),
             (dict(step=0), 'positive'),
