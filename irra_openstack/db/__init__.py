@@ -1,0 +1,1 @@
+"""irra's database: models, access and migrations."""

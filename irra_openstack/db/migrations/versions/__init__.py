@@ -1,0 +1,1 @@
+"""One module per alembic revision of irra's database schema."""
