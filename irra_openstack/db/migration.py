@@ -9,9 +9,9 @@ import os
 
 from alembic import command as alembic_command
 from alembic import config as alembic_config
+from alembic.runtime import migration as alembic_migration
 from alembic import script as alembic_script
 from alembic import util as alembic_util
-from alembic.runtime import migration as alembic_migration
 from oslo_log import log as logging
 
 from irra_openstack.db import api

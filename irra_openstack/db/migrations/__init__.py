@@ -1,1 +1,1 @@
-"""Alembic migrations of irra's database; run by irra_openstack.db.migration."""
+"""Alembic migrations of irra's database, run by db.migration."""
