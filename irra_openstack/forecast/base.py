@@ -270,6 +270,14 @@ class Forecaster(plugins.Plugin):
         window.
         """
 
+    def _warmup(self):
+        """Fewest steps of history the model needs to work fully.
+
+        The calibration back-test skips origins before this when the
+        history is long enough.
+        """
+        return 1
+
     def _notes(self, history):
         """Caveats about the forecast from ``history``, for ``reason``.
 
@@ -364,6 +372,11 @@ class Forecaster(plugins.Plugin):
         """Evenly spread back-test origins for a history of ``length``."""
         window = self.calibration_window or length
         first = max(1, length - window - self.horizon + 1)
+        warmup = self._warmup()
+        if length - warmup > self.horizon:
+            # Enough history: do not calibrate on origins where the
+            # model cannot yet work as it will at the end of the history.
+            first = max(first, warmup)
         last = length - 1
         if last < first:
             return np.zeros(0, dtype=np.int64)

@@ -98,6 +98,9 @@ class SeasonalNaiveForecaster(NaiveForecaster):
         seasonal = _take(history, index)
         return np.where(np.isnan(seasonal), naive, seasonal)
 
+    def _warmup(self):
+        return max(self.season, 1)
+
     def _notes(self, history):
         if self.season == 0:
             return []
