@@ -427,9 +427,10 @@ class Forecaster(plugins.Plugin):
         lower = np.where(invalid[:, None], self.cold_start, lower)
         upper = np.where(invalid[:, None], self.cold_start, upper)
 
-        last = np.where(finite.any(axis=1),
-                        length - 1 - np.argmax(finite[:, ::-1], axis=1), -1)
-        age = length - 1 - last
+        if length:
+            age = np.argmax(finite[:, ::-1], axis=1)
+        else:
+            age = np.zeros(n_series, dtype=np.int64)
         stale_after = max(self.horizon, self.season, 1)
         stale = has_data & (age >= stale_after)
         notes.append((stale, 'stale: the last value is older than the '

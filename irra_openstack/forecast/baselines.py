@@ -25,7 +25,7 @@ def last_finite_index(history):
 def _take(history, index):
     """``history[s, index[s, ...]]``, NaN where the index is negative."""
     n_series = history.shape[0]
-    flat = index.reshape(n_series, -1)
+    flat = index.reshape(n_series, int(np.prod(index.shape[1:])))
     values = np.take_along_axis(history, np.maximum(flat, 0), axis=1)
     values = np.where(flat >= 0, values, np.nan)
     return values.reshape(index.shape)
@@ -84,7 +84,8 @@ class SeasonalNaiveForecaster(NaiveForecaster):
                                       np.arange(length), -1)
         phase_last = np.maximum.accumulate(
             padded.reshape(n_series, n_seasons, season), axis=1)
-        phase_last = phase_last.reshape(n_series, -1)[:, :length]
+        phase_last = phase_last.reshape(n_series, n_seasons * season)
+        phase_last = phase_last[:, :length]
 
         h = np.arange(self.horizon)
         source = origins[:, None] - season + (h % season)[None, :]  # (n, H)
@@ -102,7 +103,7 @@ class SeasonalNaiveForecaster(NaiveForecaster):
         return max(self.season, 1)
 
     def _notes(self, history):
-        if self.season == 0:
+        if self.season == 0 or history.shape[1] == 0:
             return []
         finite = np.isfinite(history)
         first = np.argmax(finite, axis=1)

@@ -128,7 +128,7 @@ class CoverageTest(base.TestCase):
 
     def _coverage(self, cls, level, season):
         rng = np.random.default_rng(42)
-        n_series, length, horizon, sigma = 400, 900, 12, 2.0
+        n_series, length, horizon, sigma = 1000, 900, 12, 2.0
         t = np.arange(length + horizon)
         phase = rng.uniform(0, 2 * np.pi, (n_series, 1))
         y = (50 + 10 * np.sin(2 * np.pi * t / 48 + phase) +
