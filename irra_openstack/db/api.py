@@ -62,7 +62,7 @@ class DBConnectionFailed(exception.IrraError):
     """The database server cannot be reached, or refuses irra."""
 
     msg_fmt = ("Cannot connect to the %(backend)s database at %(location)s: "
-               "%(reason)s. Check that the server is running and that "
+               "%(reason)s Check that the server is running and that "
                "[database] connection is right.")
 
 
@@ -156,7 +156,14 @@ def _one_line(exc, connection=None):
     if isinstance(inner, db_exception.DBError) and inner.inner_exception:
         inner = inner.inner_exception
     inner = getattr(inner, 'orig', None) or inner
-    text = ' '.join(str(inner).split()) or type(inner).__name__
+    args = getattr(inner, 'args', ())
+    if (len(args) == 2 and isinstance(args[0], int) and
+            isinstance(args[1], str)):
+        # MySQL drivers: (error code, message).
+        text = '%s (error %d)' % (args[1], args[0])
+    else:
+        text = str(inner)
+    text = ' '.join(text.split()) or type(inner).__name__
     if connection:
         try:
             password = sa.engine.make_url(connection).password
@@ -189,9 +196,11 @@ def get_engine():
                               reason=_one_line(exc, connection))
     except (db_exception.DBError, sa_exc.SQLAlchemyError) as exc:
         LOG.debug('Connecting to %s failed', location, exc_info=True)
+        reason = _one_line(exc, connection)
+        if not reason.endswith(('.', '?', '!')):
+            reason += '.'
         raise DBConnectionFailed(backend=_backend(connection),
-                                 location=location,
-                                 reason=_one_line(exc, connection))
+                                 location=location, reason=reason)
     return engine
 
 
