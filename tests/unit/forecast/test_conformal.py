@@ -72,13 +72,13 @@ class CalibratorTest(base.TestCase):
         n = 400
         res = np.full((3, n, 1), np.nan)
         res[0, :, 0] = rng.normal(0, 1, n)
-        res[1, :, 0] = rng.normal(0, 1, n)
+        res[1, :, 0] = rng.normal(0, 2, n)
         res[2, :5, 0] = [0.0, 0.1, -0.1, 0.05, 0.0]
-        scale = np.array([1.0, 1.0, 3.0])
+        scale = np.array([1.0, 2.0, 3.0])
         cal = conformal.ConformalCalibrator(0.9).calibrate(res, scale)
         np.testing.assert_array_equal([False, False, True], cal.pooled)
         self.assertFalse(cal.under_calibrated.any())
-        # The pool is N(0, 1) / 1: about +-1.645, times the scale 3.
+        # Scaled, the pool is N(0, 1): about +-1.645, times the scale 3.
         self.assertAlmostEqual(3 * 1.645, cal.q_hi[2, 0], delta=0.5)
         self.assertAlmostEqual(-3 * 1.645, cal.q_lo[2, 0], delta=0.5)
 
