@@ -191,7 +191,7 @@ def get_engine():
         engine = context_manager.writer.get_engine()
         with engine.connect():
             pass
-    except ImportError as exc:
+    except (ImportError, sa_exc.NoSuchModuleError) as exc:
         raise DBDriverMissing(location=location,
                               reason=_one_line(exc, connection))
     except (db_exception.DBError, sa_exc.SQLAlchemyError) as exc:
