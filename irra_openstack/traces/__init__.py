@@ -1,0 +1,1 @@
+"""Trace import: native trace formats into irra's canonical file."""

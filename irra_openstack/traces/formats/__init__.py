@@ -1,0 +1,1 @@
+"""The trace format plugins (namespace ``irra.trace_formats``)."""
