@@ -34,13 +34,15 @@ forecast_opts = [
         default=14 * 86400,
         min=3600,
         help='How much history, in seconds, the forecaster fits on and '
-             'calibrates its intervals on.'),
+             'calibrates its intervals on. It must be a whole multiple of '
+             '[forecast] step.'),
     cfg.IntOpt(
         'season',
         default=86400,
         min=0,
         help='Length of the main seasonal cycle, in seconds (one day by '
-             'default). 0 means no seasonality.'),
+             'default), a whole multiple of [forecast] step. 0 means no '
+             'seasonality.'),
 ]
 
 
