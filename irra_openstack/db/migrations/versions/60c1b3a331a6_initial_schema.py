@@ -4,7 +4,10 @@ Revision ID: 60c1b3a331a6
 Revises:
 Create Date: 2026-11-22 03:20:00
 
-Written by hand. The allowed values of the state and kind columns are
+Written by hand. Constraint and index names are irra's naming convention
+(irra_openstack.db.models.NAMING_CONVENTION) spelled out; check constraint
+names go through op.f() so that the convention is not applied twice. The
+allowed values of the state and kind columns are
 spelled out here on purpose: a migration records the schema as it was, and
 must not follow later changes to irra_openstack.db.constants.
 """
@@ -65,10 +68,11 @@ def upgrade():
         sa.Column('interval_coverage', sa.Double(), nullable=True),
         sa.Column('accuracy', sa.JSON(), nullable=True),
         sa.Column('created_at', _datetime(), nullable=False),
-        sa.CheckConstraint('horizon > 0', name='ck_forecast_runs_horizon'),
-        sa.CheckConstraint('step > 0', name='ck_forecast_runs_step'),
+        sa.CheckConstraint('horizon > 0',
+                           name=op.f('ck_forecast_runs_horizon')),
+        sa.CheckConstraint('step > 0', name=op.f('ck_forecast_runs_step')),
         sa.CheckConstraint('level > 0 AND level < 1',
-                           name='ck_forecast_runs_level'),
+                           name=op.f('ck_forecast_runs_level')),
         **MYSQL)
     op.create_index('ix_forecast_runs_model_name_created_at',
                     'forecast_runs', ['model_name', 'created_at'])
@@ -92,8 +96,8 @@ def upgrade():
             'run_id', 'resource_kind', 'resource_id', 'metric',
             name='uq_forecasts_run_id_resource_kind_resource_id_metric'),
         sa.CheckConstraint('resource_kind IN %s' % RESOURCE_KINDS,
-                           name='ck_forecasts_resource_kind'),
-        sa.CheckConstraint('step > 0', name='ck_forecasts_step'),
+                           name=op.f('ck_forecasts_resource_kind')),
+        sa.CheckConstraint('step > 0', name=op.f('ck_forecasts_step')),
         **MYSQL)
     op.create_index('ix_forecasts_resource_kind_resource_id_metric',
                     'forecasts', ['resource_kind', 'resource_id', 'metric'])
@@ -114,10 +118,11 @@ def upgrade():
         sa.Column('root_cause', sa.JSON(), nullable=True),
         sa.Column('project_id', sa.String(255), nullable=True),
         sa.CheckConstraint('resource_kind IN %s' % RESOURCE_KINDS,
-                           name='ck_anomalies_resource_kind'),
-        sa.CheckConstraint('severity >= 0', name='ck_anomalies_severity'),
+                           name=op.f('ck_anomalies_resource_kind')),
+        sa.CheckConstraint('severity >= 0',
+                           name=op.f('ck_anomalies_severity')),
         sa.CheckConstraint('ended_at IS NULL OR ended_at >= started_at',
-                           name='ck_anomalies_ended_at'),
+                           name=op.f('ck_anomalies_ended_at')),
         **MYSQL)
     op.create_index('ix_anomalies_resource_kind_resource_id', 'anomalies',
                     ['resource_kind', 'resource_id'])
@@ -136,10 +141,10 @@ def upgrade():
         sa.CheckConstraint(
             "state IN ('PENDING', 'APPROVED', 'ONGOING', 'SUCCEEDED', "
             "'FAILED', 'CANCELLED', 'SUPERSEDED')",
-            name='ck_plans_state'),
+            name=op.f('ck_plans_state')),
         sa.CheckConstraint(
             "automation_level IN ('advisory', 'approval', 'automatic')",
-            name='ck_plans_automation_level'),
+            name=op.f('ck_plans_automation_level')),
         **MYSQL)
     op.create_index('ix_plans_state', 'plans', ['state'])
     op.create_index('ix_plans_project_id', 'plans', ['project_id'])
@@ -170,10 +175,10 @@ def upgrade():
         sa.CheckConstraint(
             "state IN ('PENDING', 'ONGOING', 'SUCCEEDED', 'FAILED', "
             "'SKIPPED', 'CANCELLED')",
-            name='ck_actions_state'),
+            name=op.f('ck_actions_state')),
         sa.CheckConstraint('resource_kind IN %s' % RESOURCE_KINDS,
-                           name='ck_actions_resource_kind'),
-        sa.CheckConstraint('attempts >= 0', name='ck_actions_attempts'),
+                           name=op.f('ck_actions_resource_kind')),
+        sa.CheckConstraint('attempts >= 0', name=op.f('ck_actions_attempts')),
         **MYSQL)
     op.create_index('ix_actions_plan_id_state', 'actions',
                     ['plan_id', 'state'])
@@ -197,7 +202,7 @@ def upgrade():
         sa.CheckConstraint(
             "state IN ('PENDING', 'ACTIVE', 'CONVERTED', 'RELEASED', "
             "'EXPIRED', 'FAILED')",
-            name='ck_reservations_state'),
+            name=op.f('ck_reservations_state')),
         **MYSQL)
     op.create_index('ix_reservations_state_expires_at', 'reservations',
                     ['state', 'expires_at'])
@@ -220,8 +225,9 @@ def upgrade():
                                 ondelete='SET NULL',
                                 name='fk_market_trades_plan_id_plans'),
         sa.CheckConstraint('buyer_region <> seller_region',
-                           name='ck_market_trades_regions'),
-        sa.CheckConstraint('quantity > 0', name='ck_market_trades_quantity'),
+                           name=op.f('ck_market_trades_regions')),
+        sa.CheckConstraint('quantity > 0',
+                           name=op.f('ck_market_trades_quantity')),
         **MYSQL)
     op.create_index('ix_market_trades_created_at', 'market_trades',
                     ['created_at'])
@@ -244,9 +250,9 @@ def upgrade():
         sa.Column('penalty', sa.Double(), nullable=False),
         sa.UniqueConstraint('name', name='uq_slas_name'),
         sa.CheckConstraint('confidence_level > 0 AND confidence_level < 1',
-                           name='ck_slas_confidence_level'),
-        sa.CheckConstraint('headroom >= 0', name='ck_slas_headroom'),
-        sa.CheckConstraint('penalty >= 0', name='ck_slas_penalty'),
+                           name=op.f('ck_slas_confidence_level')),
+        sa.CheckConstraint('headroom >= 0', name=op.f('ck_slas_headroom')),
+        sa.CheckConstraint('penalty >= 0', name=op.f('ck_slas_penalty')),
         **MYSQL)
     op.create_index('ix_slas_project_id', 'slas', ['project_id'])
 
