@@ -101,7 +101,7 @@ def import_trace(path, out, fmt='auto', step=300, on_bad_data='repair',
     report = base.ImportReport(source=path, fmt=name,
                                on_bad_data=on_bad_data)
     writer = canonical.TraceWriter(out, block_size=block_size)
-    LOG.info('Importing %s trace %s into %s', name, path, out)
+    LOG.debug('Importing %s trace %s into %s', name, path, out)
     with writer:
         for f in importer.read_blocks(path, step, on_bad_data, report,
                                       block_size=block_size,

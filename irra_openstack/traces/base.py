@@ -140,12 +140,12 @@ class ImportReport:
         report.summary = dict(data.get('summary') or {})
         return report
 
-    def render(self):
+    def render(self, summary=True):
         """The report as text for an operator."""
-        s = self.summary
         lines = ['Trace %s (format %s, %d files read)'
                  % (self.source, self.format, self.files)]
-        lines.extend(render_summary(s))
+        if summary:
+            lines.extend(render_summary(self.summary))
         for title, table in (('Repairs (on_bad_data = %s)'
                               % self.on_bad_data, self.repairs),
                              ('Notes', self.notes)):
@@ -156,7 +156,8 @@ class ImportReport:
                 lines.extend('      e.g. %s' % e for e in entry['examples'])
         return '\n'.join(lines)
 
-    __str__ = render
+    def __str__(self):
+        return self.render()
 
 
 def format_time(t, epoch_known):

@@ -412,9 +412,11 @@ class TraceFile:
 
     def iter_frames(self, block_size=None, metrics=None, start=None,
                     end=None):
-        """Stream the trace as MetricFrames of at most ``block_size``
-        resources (default: the stored blocks), each on the whole
-        ``start``..``end`` range (default the whole trace).
+        """Stream the trace as MetricFrames, block by block.
+
+        Each frame has at most ``block_size`` resources (default: the
+        stored blocks) and spans ``start``..``end`` (default the whole
+        trace), so frames can be stacked without realigning them.
         """
         if block_size is None:
             for b in self._blocks:
