@@ -18,6 +18,9 @@ from irra_openstack import exception
 from irra_openstack import frame
 from irra_openstack.traces import base
 
+#: field texts that mean "no value" (as pandas reads them)
+_NA_STRINGS = ('', 'nan', 'NaN', 'NAN', 'NA', 'N/A', 'null', 'NULL', 'None')
+
 _SEP_NAMES = {b';': "';' (a TAB may follow)", b',': "','",
               b'\t': 'TAB', b' ': 'space'}
 
@@ -173,6 +176,9 @@ def read_table(data, where, sep, n_fields, report, skip=0, text=(),
         if col.dtype.kind in 'fiub':
             columns.append(col.to_numpy(dtype=np.float64))
             continue
+        # Fields may carry spaces or TABs around them (GWA-T-12 does).
+        col = col.astype(str).str.strip().where(col.notna())
+        col = col.where(~col.isin(_NA_STRINGS))
         num = pd.to_numeric(col, errors='coerce')
         wrong = num.isna().to_numpy() & col.notna().to_numpy()
         if wrong.any():
