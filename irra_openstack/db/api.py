@@ -21,6 +21,7 @@ import re
 
 from oslo_db import exception as db_exception
 from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import exc_filters
 from oslo_log import log as logging
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -81,6 +82,24 @@ class DBInvalidConnection(exception.IrraError):
     msg_fmt = ("[database] connection is not a valid database URL "
                "(%(reason)s), for example "
                "'postgresql+psycopg2://irra:PASSWORD@HOST/irra'.")
+
+
+# oslo.db turns a check constraint violation into DBConstraintError on
+# PostgreSQL only. These filters do the same on sqlite and MySQL/MariaDB, so
+# that code above the database sees one exception whatever the backend.
+@exc_filters.filters('sqlite', sa_exc.IntegrityError,
+                     r'^.*CHECK constraint failed: (?P<check_name>\w+)')
+@exc_filters.filters('mysql', sa_exc.OperationalError,
+                     r'^.*\b4025\b.*CONSTRAINT `(?P<check_name>[^`]+)` '
+                     r'failed for `[^`]*`\.`(?P<table>[^`]+)`')
+@exc_filters.filters('mysql', sa_exc.DatabaseError,
+                     r"^.*\b3819\b.*Check constraint '(?P<check_name>[^']+)' "
+                     r'is violated')
+def _check_constraint_error(error, match, engine_name, is_disconnect):
+    """Raise DBConstraintError for a check constraint that refused a row."""
+    groups = match.groupdict()
+    raise db_exception.DBConstraintError(groups.get('table'),
+                                         groups['check_name'], error)
 
 
 @enginefacade.transaction_context_provider

@@ -192,8 +192,9 @@ class ConstraintTest(base.DBTestCase):
             session.add_all(objs)
 
     def _assert_check_fails(self, name, *objs):
-        exc = self.assertRaises(db_exception.DBError, self._add, *objs)
-        self.assertIn(name, str(exc))
+        exc = self.assertRaises(db_exception.DBConstraintError, self._add,
+                                *objs)
+        self.assertEqual(name, exc.check_name)
 
     def test_idempotency_key_used_twice(self):
         plan = _plan()
