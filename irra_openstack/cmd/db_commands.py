@@ -1,5 +1,7 @@
 """irra-manage db: create and upgrade irra's database schema."""
 
+import logging
+
 from irra_openstack.cmd import common
 from irra_openstack.db import api as db_api
 from irra_openstack.db import migration
@@ -20,6 +22,11 @@ class DbCommands:
         # once, not after oslo.db's ten retries ten seconds apart. A
         # max_retries set in the configuration file still applies.
         self.conf.set_default('max_retries', 0, group='database')
+        # Alembic logs each step at INFO, and irra-manage's log lines go to
+        # standard output: keep them out of the command's output, unless
+        # --debug asks for everything.
+        if not getattr(conf, 'debug', False):
+            logging.getLogger('alembic').setLevel(logging.WARNING)
 
     def _engine(self, database_connection):
         """Configure the database from conf (or the URL given) and connect."""
