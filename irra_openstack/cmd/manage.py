@@ -83,6 +83,11 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     CONF.register_cli_opt(category_opt)
     logging.register_options(CONF)
+    # Logs go to standard error, so that they never mix with a command's
+    # output; alembic's progress lines are shown only with --debug.
+    CONF.set_default('use_stderr', True)
+    logging.set_defaults(default_log_levels=(
+        logging.get_default_log_levels() + ['alembic=WARN']))
     try:
         CONF(argv, project='irra', prog='irra-manage',
              version=version.version_string(),

@@ -1,0 +1,68 @@
+"""Tests of the irra-manage framework: parsing, output and errors."""
+
+import io
+import subprocess
+import sys
+
+import fixtures
+
+from irra_openstack.cmd import manage
+from tests import base
+
+
+class ManageMainTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
+        # main() registers its options on the global CONF; start clean.
+        # Cleanups run last first: reset, then unregister.
+        self.addCleanup(manage.CONF.unregister_opt, manage.category_opt)
+        self.addCleanup(manage.CONF.reset)
+
+    def test_plugin_list(self):
+        rc = manage.main(['plugin', 'list',
+                          '--namespace', 'irra.trace_formats'])
+        self.assertEqual(0, rc)
+        out = self.stdout.getvalue()
+        self.assertIn('irra.trace_formats (trace format):', out)
+        self.assertIn('gwa-t-12', out)
+
+    def test_bad_config_file_is_one_line(self):
+        rc = manage.main(['--config-file', '/nonexistent/irra.conf',
+                          'plugin', 'list'])
+        self.assertEqual(1, rc)
+        err = self.stderr.getvalue()
+        self.assertTrue(err.startswith('ERROR: '), err)
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+        self.assertIn('/nonexistent/irra.conf', err)
+
+
+class ManageConsoleScriptTest(base.TestCase):
+    """The installed console script, as an operator runs it."""
+
+    def _run(self, *args):
+        return subprocess.run(
+            [sys.executable, '-m', 'irra_openstack.cmd.manage'] +
+            list(args), capture_output=True, text=True, timeout=120)
+
+    def test_help_lists_categories(self):
+        proc = self._run('--help')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        for category in ('db', 'demo', 'plugin', 'trace'):
+            self.assertIn(category, proc.stdout)
+
+    def test_unknown_category_is_a_usage_error(self):
+        proc = self._run('frobnicate')
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn("invalid choice: 'frobnicate'", proc.stderr)
+        self.assertNotIn('Traceback', proc.stderr)
+
+    def test_unknown_plugin_namespace_is_a_usage_error(self):
+        proc = self._run('plugin', 'list', '--namespace', 'irra.nope')
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn('invalid choice', proc.stderr)
+        self.assertNotIn('Traceback', proc.stderr)
