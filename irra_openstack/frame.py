@@ -265,7 +265,7 @@ class GridStats:
 
 
 def regularise(resource_index, timestamps, values, n_resources, step,
-               start=None, n_steps=None):
+               start=None, n_steps=None, dtype=np.float64):
     """Put timestamped samples onto a regular grid, for all series at once.
 
     :param resource_index: int array (N,), the resource of each sample.
@@ -276,6 +276,8 @@ def regularise(resource_index, timestamps, values, n_resources, step,
     :param start: grid start; by default the first slot of the earliest
         sample, on a grid aligned to multiples of ``step``.
     :param n_steps: grid length; by default up to the latest sample.
+    :param dtype: float type of the grid (float32 halves the memory of a
+        large import; the averaging itself is done in float64).
     :returns: ``(start, grid, stats)``; ``grid`` has shape
         (n_resources, M, n_steps).
 
@@ -302,7 +304,8 @@ def regularise(resource_index, timestamps, values, n_resources, step,
     if len(ts) == 0:
         start = 0 if start is None else int(start)
         n = 0 if n_steps is None else int(n_steps)
-        return start, np.full((n_resources, n_metrics, n), np.nan), stats
+        return start, np.full((n_resources, n_metrics, n), np.nan,
+                              dtype=dtype), stats
 
     order = np.lexsort((ts, ridx))
     if np.any(order != np.arange(len(order))):
@@ -345,7 +348,7 @@ def regularise(resource_index, timestamps, values, n_resources, step,
     hits = np.bincount(flat, minlength=size)
     stats.merged_slots = int(np.count_nonzero(
         np.bincount(flat[snap[inside]], minlength=size) > 1))
-    grid = np.full((n_resources, n_metrics, n_steps), np.nan)
+    grid = np.full((n_resources, n_metrics, n_steps), np.nan, dtype=dtype)
     v = vals[inside]
     for m in range(n_metrics):   # a loop over metrics, not over series
         ok = ~np.isnan(v[:, m])

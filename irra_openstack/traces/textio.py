@@ -290,7 +290,7 @@ def grid_frame(names, ridx, ts, values, step, metrics, units, report,
     Gaps and merged slots go to the report as notes.
     """
     start, grid, stats = frame.regularise(ridx, ts, values, len(names),
-                                          step)
+                                          step, dtype=np.float32)
     report.note('gap', stats.gap_slots)
     report.note('merged', stats.merged_slots)
     return frame.MetricFrame(

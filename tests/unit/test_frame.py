@@ -154,3 +154,10 @@ class RegulariseTest(base.TestCase):
         start, grid, stats = frame.regularise([], [], np.zeros((0, 2)), 3,
                                               300)
         self.assertEqual((3, 2, 0), grid.shape)
+
+    def test_float32_grid(self):
+        _, grid, _ = frame.regularise(np.zeros(3, int), [0, 300, 600],
+                                      [1.5, 2.5, 3.5], 1, 300,
+                                      dtype=np.float32)
+        self.assertEqual(np.float32, grid.dtype)
+        np.testing.assert_array_equal([1.5, 2.5, 3.5], grid[0, 0])
