@@ -73,3 +73,26 @@ class SampleConfigTest(base.TestCase):
             checked_in, fresh,
             'etc/irra/irra.conf.sample is stale: run "tox -e genconfig" '
             'and commit the result')
+
+
+class SamplePolicyTest(base.TestCase):
+    """The checked-in policy sample is what ``tox -e genpolicy`` writes."""
+
+    def test_policy_sample_is_up_to_date(self):
+        from oslo_policy import generator as policy_generator
+
+        out = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                           'policy.yaml.sample')
+        policy_generator.generate_sample(
+            args=['--config-file',
+                  os.path.join(ROOT, 'etc/irra/irra-policy-generator.conf'),
+                  '--output-file', out],
+            conf=cfg.ConfigOpts())
+        with open(out) as f:
+            fresh = f.read()
+        with open(os.path.join(ROOT, 'etc/irra/policy.yaml.sample')) as f:
+            checked_in = f.read()
+        self.assertEqual(
+            checked_in, fresh,
+            'etc/irra/policy.yaml.sample is stale: run "tox -e genpolicy" '
+            'and commit the result')
