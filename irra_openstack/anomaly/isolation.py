@@ -23,7 +23,11 @@ missing is not scored. Since every resource is on the same scale after
 this, *one* scikit-learn ``IsolationForest`` is fitted on the pooled
 training points of all resources (at most ``max_train_points`` of them, drawn
 at random): it learns the usual joint shape of the metrics, and one model
-serves thousands of VMs.
+serves thousands of VMs. The forest sees, for each metric, both its own
+deviation :math:`z_j` and its conditional deviation :math:`\\zeta_j` (below):
+a forest splits on one feature at a time, so a point that only breaks the
+usual *relation* between metrics, each of them in its usual range, is hard
+for it to isolate from :math:`z` alone, and easy from :math:`\\zeta`.
 
 Scores and threshold
 --------------------
@@ -233,21 +237,34 @@ class IsolationForestDetector(base.AnomalyDetector):
             points = points[rng.choice(points.shape[0],
                                        self.max_train_points,
                                        replace=False)]
-        self.forest = ensemble.IsolationForest(
-            n_estimators=self.n_estimators, random_state=self.random_state,
-            n_jobs=1).fit(points)
-        scores = -self.forest.score_samples(points)
-        self.threshold = float(np.quantile(scores, 1 - self.contamination))
-        spread = 1.4826 * np.median(np.abs(scores - np.median(scores)))
-        self.score_scale = float(max(spread, 1e-6))
         cov = np.atleast_2d(np.cov(points, rowvar=False))
         cov = (1 - _SHRINK) * cov + _SHRINK * np.diag(np.diag(cov))
         cov += 1e-3 * np.eye(cov.shape[0])
         self.precision = np.linalg.inv(cov)
+        features = self._features(points, self._conditional(points))
+        self.forest = ensemble.IsolationForest(
+            n_estimators=self.n_estimators, random_state=self.random_state,
+            n_jobs=1).fit(features)
+        scores = -self.forest.score_samples(features)
+        self.threshold = float(np.quantile(scores, 1 - self.contamination))
+        spread = 1.4826 * np.median(np.abs(scores - np.median(scores)))
+        self.score_scale = float(max(spread, 1e-6))
         LOG.debug('%s: fitted on %d points of %d metrics; threshold %.4f',
                   self.name, points.shape[0], points.shape[1],
                   self.threshold)
         return True
+
+    def _conditional(self, points):
+        """Conditional deviations zeta (..., metrics) of normalised points."""
+        diag = np.sqrt(np.diag(self.precision))
+        return (points @ self.precision) / diag
+
+    def _features(self, points, zeta):
+        """What the forest sees: z and, with 2+ metrics, zeta (clipped)."""
+        if points.shape[-1] < 2:
+            return points
+        return np.concatenate(
+            [points, np.clip(zeta, -self.clip, self.clip)], axis=-1)
 
     # -- scoring ------------------------------------------------------------
 
@@ -295,11 +312,11 @@ class IsolationForestDetector(base.AnomalyDetector):
             LOG.info('%s: %d points of %r have too many missing metrics; '
                      'not scored', self.name, int((~ok).sum()), frame)
         points = np.moveaxis(z, 1, 2)                  # (res, T, metrics)
+        zeta = self._conditional(points)
         s = np.full(ok.shape, np.nan)
         if ok.any():
-            s[ok] = -self.forest.score_samples(points[ok])
-        diag = np.sqrt(np.diag(self.precision))
-        zeta = (points @ self.precision) / diag
+            s[ok] = -self.forest.score_samples(
+                self._features(points[ok], zeta[ok]))
         q = np.moveaxis(points ** 2 + zeta ** 2, 2, 1)
         back = np.argsort(order)
         score[known] = s
@@ -337,9 +354,12 @@ class IsolationForestDetector(base.AnomalyDetector):
         sev = base.severity(fsum(excess), count)
         mean_score = fsum(np.where(flags, score, 0.0)) / count
         total = np.maximum(contrib.sum(axis=1, keepdims=True), 1e-300)
-        share = fsum(np.where(flags[:, None], contrib / total, 0.0)) / count
-        observed = fsum(np.where(flags[:, None], frame.values, 0.0)) / count
-        z_mean = fsum(np.where(flags[:, None], z, 0.0)) / count
+        # Per-metric sums: metrics first, so that runs index the resources.
+        msum = lambda v: fsum(np.moveaxis(  # noqa: E731
+            np.where(flags[:, None], v, 0.0), 1, 0)) / count
+        share = msum(contrib / total)                       # (M, runs)
+        observed = msum(frame.values)
+        z_mean = msum(z)
         r_index = {r: i for i, r in enumerate(self.resources)}
         fitted_rows = np.array([r_index.get(r, 0) for r in frame.resources])
         m_order = [self.metrics.index(m) for m in frame.metrics]
