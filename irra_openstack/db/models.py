@@ -416,3 +416,85 @@ class CostModel(_Uuid, _Timestamps, Base):
     name: Mapped[str] = mapped_column(sa.String(255))
     plugin: Mapped[str] = mapped_column(sa.String(255))
     parameters: Mapped[dict] = mapped_column(default=dict)
+
+
+class ForecastModelVersion(_Uuid, Base):
+    """A trained forecast model saved in the model registry.
+
+    The model itself is a file of the registry
+    (:mod:`irra_openstack.forecast.registry`); this row records what it is,
+    what it was trained on and the hash of its content.
+    """
+
+    __tablename__ = 'forecast_model_versions'
+    __table_args__ = (
+        sa.UniqueConstraint('model_name', 'data_set', 'version'),
+        sa.CheckConstraint('version > 0', name='version'),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Name of the forecaster plugin (namespace irra.forecasters).
+    model_name: Mapped[str] = mapped_column(sa.String(255))
+    #: What it was trained on: a datasource and metric, a trace file.
+    data_set: Mapped[str] = mapped_column(sa.String(255))
+    #: 1, 2, ... per model name and data set.
+    version: Mapped[int]
+    #: The constructor arguments of the model.
+    parameters: Mapped[dict] = mapped_column(default=dict)
+    #: The history it was trained on, first and last step.
+    training_start: Mapped[datetime.datetime | None]
+    training_end: Mapped[datetime.datetime | None]
+    #: SHA-256 of the saved model file, hexadecimal.
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: Where the registry keeps the model file.
+    path: Mapped[str] = mapped_column(sa.String(1024))
+    #: Versions of Python and of the libraries it was saved with.
+    library_versions: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        nullable=False, default=_utcnow)
+
+
+class ForecastAccuracy(Base):
+    """The accuracy of a model's forecasts, once their actuals arrived.
+
+    One row per evaluation: sums over the forecast steps evaluated, so that
+    rolling figures over any window are exact ratios of sums (MAE =
+    ``sum(abs_error_sum) / sum(n_points)``, coverage = ``sum(n_inside) /
+    sum(n_points)``, relMAE = MAE over the naive forecast's MAE on the same
+    points).
+    """
+
+    __tablename__ = 'forecast_accuracy'
+    __table_args__ = (
+        sa.Index(None, 'model_name', 'data_set', 'window_end'),
+        sa.CheckConstraint('n_points >= 0', name='n_points'),
+        sa.CheckConstraint('n_inside >= 0 AND n_inside <= n_points',
+                           name='n_inside'),
+        sa.CheckConstraint('level > 0 AND level < 1', name='level'),
+        sa.CheckConstraint('window_end >= window_start', name='window'),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(sa.String(255))
+    model_version: Mapped[str | None] = mapped_column(sa.String(64))
+    data_set: Mapped[str] = mapped_column(sa.String(255))
+    metric: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Nominal coverage of the evaluated intervals.
+    level: Mapped[float]
+    #: Times of the first and last forecast step evaluated.
+    window_start: Mapped[datetime.datetime]
+    window_end: Mapped[datetime.datetime]
+    #: Number of (series, step) values with a known actual.
+    n_points: Mapped[int]
+    #: Sum of |actual - point| over them.
+    abs_error_sum: Mapped[float]
+    #: The same for the naive forecast (last value before the origin).
+    naive_abs_error_sum: Mapped[float | None]
+    #: How many actual values were inside [lower, upper].
+    n_inside: Mapped[int]
+    #: Sum of upper - lower.
+    width_sum: Mapped[float]
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        nullable=False, default=_utcnow)
