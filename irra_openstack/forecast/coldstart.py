@@ -103,11 +103,14 @@ class PriorModel(object):
     :param min_history: fewest finite values a VM needs to be learnt
         from; by default one season (at least one step).
     :param cold_start: the value forecast when there is no prior at all.
+    :param full_history: finite values of its own after which a VM's own
+        forecast has all the weight (:func:`blend`); by default
+        ``min_history``.
     """
 
     def __init__(self, step, season=0, level=0.9,
                  attributes=DEFAULT_ATTRIBUTES, min_vms=DEFAULT_MIN_VMS,
-                 min_history=None, cold_start=0.0):
+                 min_history=None, cold_start=0.0, full_history=None):
         self.step = base._whole('step', step, 1)
         self.season = base._whole('season', season, 0)
         self.level = float(level)
@@ -124,8 +127,24 @@ class PriorModel(object):
         self.min_history = (self.n_phases if min_history is None else
                             base._whole('min_history', min_history, 1))
         self.cold_start = base._finite('cold_start', cold_start)
+        self.full_history = (self.min_history if full_history is None else
+                             base._whole('full_history', full_history, 1))
         self.profiles = None
         self.capacity = None
+
+    @classmethod
+    def from_conf(cls, conf, cold_start=0.0):
+        """The prior model of ``[forecast]`` and ``[forecast_learning]``.
+
+        Seconds are converted to steps of ``[forecast] step``.
+        """
+        fc = conf.forecast
+        opts = conf.forecast_learning
+        return cls(fc.step, season=fc.season // fc.step, level=fc.level,
+                   attributes=opts.cold_start_attributes,
+                   min_vms=opts.cold_start_min_vms, cold_start=cold_start,
+                   full_history=max(
+                       1, opts.cold_start_full_history // fc.step))
 
     def __repr__(self):
         return '<PriorModel step=%ds season=%d by %s>' % (
@@ -430,7 +449,7 @@ def cold_start_forecast(forecaster, priors, history, start, series,
     :param history: float array (series, T).
     :param start: time of ``history[:, 0]``.
     :param full_history: finite values from which a series' own forecast
-        has all the weight; by default the prior's ``min_history``.
+        has all the weight; by default the prior's ``full_history``.
     :returns: the blended :class:`.base.Forecast`.
     """
     if priors.step != forecaster.step:
@@ -444,7 +463,7 @@ def cold_start_forecast(forecaster, priors, history, start, series,
                             capacity=capacity, metric=metric)
     n_own = np.isfinite(history).sum(axis=1)
     if full_history is None:
-        full_history = priors.min_history
+        full_history = priors.full_history
     return blend(own, prior, n_own, full_history)
 
 

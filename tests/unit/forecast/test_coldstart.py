@@ -145,6 +145,16 @@ class PriorModelTest(base.TestCase):
         self.assertRaises(fbase.ForecastError, _model().fit,
                           np.zeros((2, 3)), 0, [{}])
 
+    def test_from_conf(self):
+        self.flags(group='forecast', step=600, season=86400)
+        self.flags(group='forecast_learning',
+                   cold_start_attributes=['app', 'flavor'],
+                   cold_start_min_vms=5, cold_start_full_history=7200)
+        model = coldstart.PriorModel.from_conf(self.conf)
+        self.assertEqual((600, 144, ('app', 'flavor'), 5, 12),
+                         (model.step, model.season, model.attributes,
+                          model.min_vms, model.full_history))
+
     def test_expected_utilisation(self):
         _, history, attrs = _fleet()
         result = coldstart.expected_utilisation(history, 0, STEP, attrs,
