@@ -308,11 +308,22 @@ class ContinuousLearner(object):
         params = {'step': step, 'horizon': forecaster.horizon,
                   'level': forecaster.level, 'season': forecaster.season,
                   'calibration_window': forecaster.calibration_window}
-        meta = self.registry.save(
-            forecaster, name, self.data_set, parameters=params,
-            training_start=start,
-            training_end=start + max(length - 1, 0) * step,
-            now=to_datetime(now))
+        self.models[name] = forecaster
+        self.trained_at[name] = int(now)
+        self.failed.pop(name, None)
+        try:
+            meta = self.registry.save(
+                forecaster, name, self.data_set, parameters=params,
+                training_start=start,
+                training_end=start + max(length - 1, 0) * step,
+                now=to_datetime(now))
+        except registry_mod.RegistryError as exc:
+            # The fitted model is still used; only persistence failed.
+            LOG.warning('Forecaster %s on %s trained but not saved: %s',
+                        name, self.data_set, exc)
+            self.versions.pop(name, None)
+            return True
+        self.versions[name] = meta['version']
         forecast_api.model_version_create({
             'model_name': name, 'data_set': self.data_set,
             'version': meta['version'], 'parameters': params,
@@ -321,10 +332,6 @@ class ContinuousLearner(object):
             'content_hash': meta['content_hash'], 'path': meta['path'],
             'library_versions': meta['library_versions'],
             'created_at': to_datetime(now)}, context=self.context)
-        self.models[name] = forecaster
-        self.versions[name] = meta['version']
-        self.trained_at[name] = int(now)
-        self.failed.pop(name, None)
         return True
 
     def _failed(self, name, why):

@@ -240,6 +240,16 @@ class LearnerTest(db_base.DBTestCase):
         self.assertEqual(4, fc.n_series)
         self.assertEqual(2, learner.versions['seasonal_naive'])
 
+    def test_unwritable_registry_still_forecasts(self):
+        with open(self.model_dir, 'w') as stream:
+            stream.write('not a directory')
+        learner = self._learner()
+        y = _series(np.random.default_rng(4), 2, 100, 10**6)
+        fc = learner.forecast(0, y, 0)
+        self.assertEqual('seasonal_naive', fc.model)
+        self.assertIn('trained but not saved', self.log.output)
+        self.assertEqual([], forecast_api.model_version_list())
+
     def test_empty_chain_refused(self):
         self.flags(group='forecast_learning', fallback_chain=[])
         self.assertRaises(fbase.ForecastError, self._learner)
