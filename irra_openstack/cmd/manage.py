@@ -24,6 +24,7 @@ LOG = logging.getLogger(__name__)
 #: category name -> (module, class) of its commands. Imported only when
 #: the command line is parsed, so that each category keeps its own imports.
 CATEGORIES = {
+    'bench': ('irra_openstack.cmd.bench_commands', 'BenchCommands'),
     'db': ('irra_openstack.cmd.db_commands', 'DbCommands'),
     'demo': ('irra_openstack.cmd.demo_commands', 'DemoCommands'),
     'plugin': ('irra_openstack.cmd.plugin_commands', 'PluginCommands'),

@@ -5,9 +5,11 @@ GROUP = 'forecast'
 forecast_opts = [
     cfg.StrOpt(
         'forecaster',
-        default='seasonal_naive',
+        default='auto',
         help='Name of the forecaster plugin (namespace irra.forecasters) '
-             'that the engine uses. "irra-manage plugin list" shows the '
+             'that the engine uses. The default, auto, picks per series '
+             'the best of naive, seasonal_naive, ridge and gbm by a '
+             'rolling back-test. "irra-manage plugin list" shows the '
              'installed ones.'),
     cfg.IntOpt(
         'step',

@@ -237,6 +237,17 @@ class Forecaster(plugins.Plugin):
         if self.floor is not None:
             self.cold_start = max(self.cold_start, self.floor)
         self.calibrator = None
+        #: Whether ``start`` is POSIX time (calendar features); set from
+        #: the frame by :meth:`predict_frame`.
+        self.epoch_known = True
+        #: Exogenous series (S, K, T) and start of the current call.
+        self._exog = None
+        self._start = 0
+        #: Step of the ACI update of the interval levels (0: static).
+        self.aci_gamma = conformal.ACI_GAMMA
+
+    #: Whether the model uses exogenous input series (see :meth:`fit`).
+    uses_exog = False
 
     @classmethod
     def get_config_opts(cls):
@@ -287,21 +298,63 @@ class Forecaster(plugins.Plugin):
 
     # -- the interface ----------------------------------------------------
 
-    def fit(self, history, start):
+    def _after_calibration(self, history, start):
+        """Hook run after the calibration, e.g. to refit on all data."""
+
+    def fit(self, history, start, exog=None):
         """Fit on ``history`` (series, T) and calibrate the intervals.
 
         :param history: float array (series, T) or (T,); NaN or inf for a
             missing value.
         :param start: time of ``history[:, 0]``, in seconds.
+        :param exog: optional float array (series, K, T) of K exogenous
+            input series per series on the same grid (application metrics
+            such as the request rate, or user-behaviour signals); used by
+            the models whose :attr:`uses_exog` is true, ignored by the
+            others.
         :returns: self.
         """
         history = self._check_history(history)
         start = _whole('start', start, None)
+        self._exog = self._check_exog(exog, history)
+        self._start = start
         self._fit_model(history, start)
         self.calibrator = self._calibrate(history)
+        self.calibrator.gamma = self.aci_gamma
+        self._after_calibration(history, start)
         return self
 
-    def predict(self, history, start, series=None, metric=None):
+    def update(self, actuals, forecast):
+        """Adapt the intervals to the actual values of a past forecast.
+
+        An ACI step (adaptive conformal inference) per series, horizon
+        step and side, then the new residuals join the calibration set;
+        see :meth:`.conformal.ConformalCalibrator.update`. Call it once per
+        forecast, when its actuals are known (NaN for the unknown ones).
+
+        :param actuals: float array (series, horizon).
+        :param forecast: the :class:`Forecast` (or a ``(point, lower,
+            upper)`` tuple) they are the outcome of.
+        :returns: self.
+        """
+        if self.calibrator is None:
+            raise ForecastError(reason="fit the forecaster before updating "
+                                       "its intervals")
+        if isinstance(forecast, Forecast):
+            point, lower, upper = forecast.point, forecast.lower, \
+                forecast.upper
+        else:
+            point, lower, upper = forecast
+        actuals = np.array(actuals, dtype=np.float64, ndmin=2)
+        if actuals.shape != np.shape(point):
+            raise ForecastError(
+                reason="actuals have shape %s, the forecast %s"
+                % (actuals.shape, np.shape(point)))
+        self.calibrator.update(actuals, point, lower, upper)
+        return self
+
+    def predict(self, history, start, series=None, metric=None,
+                exog=None):
         """Forecast the ``horizon`` steps after the end of ``history``.
 
         Uses the calibration of the last :meth:`fit`, which must have been
@@ -324,12 +377,14 @@ class Forecaster(plugins.Plugin):
                 reason="%d series names for %d series"
                 % (len(series), n_series))
         if self.calibrator is None:
-            self.fit(history, start)
+            self.fit(history, start, exog=exog)
         elif self.calibrator.n_series != n_series:
             raise ForecastError(
                 reason="the forecaster was fitted on %d series but is "
                        "asked to forecast %d; fit it on these series first"
                        % (self.calibrator.n_series, n_series))
+        self._exog = self._check_exog(exog, history)
+        self._start = start
         if length:
             point = self._paths(history, np.array([length]))[:, 0, :]
         else:
@@ -348,6 +403,7 @@ class Forecaster(plugins.Plugin):
                 reason="the frame has %ds steps but the forecaster %ds; "
                        "regrid the frame first" % (frame.step, self.step))
         history = frame.metric(metric)
+        self.epoch_known = bool(frame.epoch_known)
         self.fit(history, frame.start)
         return self.predict(history, frame.start, series=frame.resources,
                             metric=metric)
@@ -367,6 +423,22 @@ class Forecaster(plugins.Plugin):
                 % (history.shape,))
         history[~np.isfinite(history)] = np.nan
         return history
+
+    def _check_exog(self, exog, history):
+        """``exog`` as float (series, K, T), or None when not used."""
+        if exog is None or not self.uses_exog:
+            return None
+        exog = np.array(exog, dtype=np.float64, copy=True)
+        if exog.ndim == 2:
+            exog = exog[:, None, :]
+        if (exog.ndim != 3 or exog.shape[0] != history.shape[0] or
+                exog.shape[2] != history.shape[1]):
+            raise ForecastError(
+                reason="exog must have shape (series, K, steps) = (%d, K, "
+                       "%d), got %s" % (history.shape[0], history.shape[1],
+                                        exog.shape))
+        exog[~np.isfinite(exog)] = np.nan
+        return exog
 
     def _origins(self, length):
         """Evenly spread back-test origins for a history of ``length``."""
@@ -533,6 +605,18 @@ def from_conf(conf, name=None, floor=None, cold_start=0.0):
             kwargs['calibration_window'] = window // step
         if getattr(group, 'min_residuals', None) is not None:
             kwargs['min_residuals'] = group.min_residuals
+        # The plugin's own options, by name (seconds -> steps for the
+        # windows).
+        cls = plugins.load_class(NAMESPACE, name, base=Forecaster)
+        for opt in cls.get_config_opts():
+            if opt.dest in ('calibration_window', 'min_residuals'):
+                continue
+            value = getattr(group, opt.dest, None)
+            if value is None:
+                continue
+            if opt.dest.endswith('_window'):
+                value = value // step
+            kwargs[opt.dest] = value
     return plugins.load(
         NAMESPACE, name, base=Forecaster, step=step,
         horizon=fc.horizon // step, level=fc.level,

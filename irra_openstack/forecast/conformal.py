@@ -44,11 +44,34 @@ small for the corrected ranks, its smallest and largest residuals are used
 (and the series are flagged ``under_calibrated``); a horizon step without
 any residual takes the quantiles of the nearest shorter step that has some.
 
-*Adaptive updates later.* The miscoverage rate is kept per series in
-:attr:`ConformalCalibrator.alpha` and the sorted residuals are kept, so an
-adaptive scheme (ACI: ``alpha_s += gamma * (alpha - miss_s)`` after each
-observation) only has to change ``alpha`` and call
-:meth:`ConformalCalibrator.update_quantiles`.
+*Adaptive updates (ACI).* Exchangeability fails when the workload
+drifts: after a rise in variance, the residuals of last week are too
+small. :meth:`ConformalCalibrator.update` takes the actual values of a
+past forecast and does two things, per series ``s`` and horizon step
+``h``:
+
+1. an adaptive conformal inference step (Gibbs and Candes, 2021) on each
+   side: with ``miss`` = 1 when the actual fell below the lower bound
+   (resp. above the upper bound),
+
+       a_lo[s, h] += gamma * (alpha / 2 - miss_lo)
+       a_hi[s, h] += gamma * (alpha / 2 - miss_hi)
+
+   and the ranks become ``k_lo = floor((n + 1) * a_lo)`` and ``k_hi =
+   ceil((n + 1) * (1 - a_hi))`` (clipped to ``1 .. n``; the nominal
+   ``a = alpha / 2`` gives the ranks above). A side that misses more often
+   than ``alpha / 2`` widens until it does not; one that never misses
+   slowly narrows. Over any run of ``N`` updates the miss rate of a side is
+   within ``(max|a| + gamma) / (gamma N)`` of ``alpha / 2``, whatever the
+   data do.
+2. the new residuals ``actual - point`` replace the oldest ones (a ring
+   buffer per series), so the residual distribution itself follows the
+   drift too.
+
+``gamma`` (:data:`ACI_GAMMA` by default) trades the speed of adaptation
+against the jitter of the bounds. The per-series base rate is
+:attr:`ConformalCalibrator.alpha` (it can also be set by hand before
+:meth:`ConformalCalibrator.update_quantiles`).
 """
 
 import numpy as np
@@ -56,6 +79,9 @@ import numpy as np
 #: Default minimum number of residuals a series needs at a horizon step to
 #: get its own interval instead of the pooled one.
 MIN_RESIDUALS = 30
+
+#: Default step of the adaptive (ACI) update of the interval levels.
+ACI_GAMMA = 0.01
 
 # Guards the rank computations against rounding, e.g. 20 * 0.95.
 _EPS = 1e-9
@@ -165,6 +191,13 @@ class ConformalCalibrator(object):
         base_alpha = 1.0 - self.level
         needed = int(np.ceil(2.0 / base_alpha - 1.0 - _EPS))
         self.min_residuals = max(int(min_residuals), needed, 1)
+        #: Step of the ACI update, see :meth:`update`.
+        self.gamma = ACI_GAMMA
+        #: ACI offsets of the lower and upper miss rates (series, horizon).
+        self.adjust_lo = None
+        self.adjust_hi = None
+        self._buffer = None
+        self._next = 0
         self.alpha = None
         self.sorted_residuals = None
         self.scale = None
@@ -194,10 +227,53 @@ class ConformalCalibrator(object):
         if residuals.ndim != 3:
             raise ValueError("residuals must be (series, origins, horizon)")
         residuals = np.where(np.isfinite(residuals), residuals, np.nan)
+        n_series, n_orig, horizon = residuals.shape
+        # The ring buffer of residuals for :meth:`update`, oldest first;
+        # room for at least 2 * min_residuals, the spare slots filled
+        # first.
+        capacity = max(n_orig, 2 * self.min_residuals)
+        self._buffer = np.full((n_series, capacity, horizon), np.nan)
+        self._buffer[:, :n_orig] = residuals
+        self._next = n_orig % capacity
         # np.sort puts NaN last: the finite part of each (s, h) is a prefix.
         self.sorted_residuals = np.sort(residuals, axis=1)
         self.scale = np.asarray(scale, dtype=np.float64)
-        self.alpha = np.full(residuals.shape[0], 1.0 - self.level)
+        self.alpha = np.full(n_series, 1.0 - self.level)
+        self.adjust_lo = np.zeros((n_series, horizon))
+        self.adjust_hi = np.zeros((n_series, horizon))
+        self.update_quantiles()
+        return self
+
+    def update(self, actuals, point, lower, upper):
+        """Adapt to the actual values of one past forecast (ACI).
+
+        :param actuals: float array (series, horizon), NaN where unknown.
+        :param point: the point forecast they are the outcome of.
+        :param lower: its lower bounds.
+        :param upper: its upper bounds.
+        :returns: self.
+
+        See the module doc for the maths. Unknown actuals change nothing.
+        """
+        actuals = np.asarray(actuals, dtype=np.float64)
+        known = np.isfinite(actuals)
+        half = (1.0 - self.level) / 2.0
+        with np.errstate(invalid='ignore'):
+            miss_lo = (actuals < lower) & known
+            miss_hi = (actuals > upper) & known
+            residual = np.where(known, actuals - point, np.nan)
+        self.adjust_lo += np.where(known, self.gamma * (half - miss_lo), 0.0)
+        self.adjust_hi += np.where(known, self.gamma * (half - miss_hi), 0.0)
+        # Keep the offsets bounded: at most a whole alpha either way, so
+        # that a long calm spell cannot build a debt of narrow intervals.
+        np.clip(self.adjust_lo, -half, 1.0 - half, out=self.adjust_lo)
+        np.clip(self.adjust_hi, -half, 1.0 - half, out=self.adjust_hi)
+        buf = self._buffer
+        if buf.shape[1]:
+            slot = buf[:, self._next]
+            buf[:, self._next] = np.where(known, residual, slot)
+            self._next = (self._next + 1) % buf.shape[1]
+            self.sorted_residuals = np.sort(buf, axis=1)
         self.update_quantiles()
         return self
 
@@ -208,6 +284,16 @@ class ConformalCalibrator(object):
         n = np.sum(~np.isnan(res), axis=1)                   # (S, H)
         k_lo, k_hi = ranks(n, self.alpha[:, None])
         own = (k_lo >= 1) & (n >= self.min_residuals)
+        if self.adjust_lo is not None and self.adjust_lo.shape == n.shape:
+            # ACI: the adapted miss rate of each side.
+            a_lo = self.alpha[:, None] / 2.0 + self.adjust_lo
+            a_hi = self.alpha[:, None] / 2.0 + self.adjust_hi
+            nf = n.astype(np.float64)
+            k_lo = np.floor((nf + 1.0) * a_lo + _EPS).astype(np.int64)
+            k_hi = np.ceil((nf + 1.0) * (1.0 - a_hi) - _EPS).astype(
+                np.int64)
+            k_lo = np.clip(k_lo, 1, np.maximum(n, 1))
+            k_hi = np.clip(k_hi, 1, np.maximum(n, 1))
         q_lo, q_hi = _quantiles_sorted(res, n, k_lo, k_hi)
 
         need = ~own

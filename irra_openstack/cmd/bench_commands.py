@@ -1,0 +1,84 @@
+"""irra-manage bench: benchmarks that need no cloud."""
+
+import json
+
+from irra_openstack.cmd import common
+
+
+class BenchCommands:
+    """Benchmarks of irra's models on real traces."""
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    @common.args('--trace', required=True, metavar='PATH',
+                 help='Trace file, folder or archive (any importable '
+                      'format, or a canonical .irra file).')
+    @common.args('--format', dest='fmt', default='auto', metavar='FMT',
+                 help='Trace format (default: sniffed), e.g. azure-wide, '
+                      'gwa-t-12, irra.')
+    @common.args('--metric', default='cpu', choices=['cpu', 'memory'],
+                 help='cpu (cpu_util) or memory (mem_util).')
+    @common.args('--horizon', type=int, default=12, metavar='STEPS',
+                 help='Forecast horizon in steps of the trace (default 12, '
+                      'one hour of 5-minute steps).')
+    @common.args('--level', type=float, default=0.9,
+                 help='Nominal coverage of the intervals (default 0.9).')
+    @common.args('--test-frac', type=float, default=0.3,
+                 help='Share of the whole days held out as the test part '
+                      '(default 0.3).')
+    @common.args('--series', type=int, default=None, metavar='N',
+                 help='Use a random sample of N series.')
+    @common.args('--seed', type=int, default=0, metavar='S',
+                 help='Seed of the sample and the models (default 0).')
+    @common.args('--tile', type=int, default=None, metavar='N',
+                 help='Repeat the series up to N series (speed run).')
+    @common.args('--stride', type=int, default=None, metavar='STEPS',
+                 help='Steps between test origins (default: the '
+                      'horizon).')
+    @common.args('--ets-sample', type=int, default=200, metavar='N',
+                 help='Fit ETS on at most N series and extrapolate its '
+                      'time (default 200).')
+    @common.args('--methods', default=None, metavar='A,B',
+                 help='Comma-separated subset of irra, naive, '
+                      'seasonal_naive, ets, gbm_uncalibrated.')
+    @common.args('--json', dest='json_out', default=None, metavar='OUT',
+                 help='Also write the result to this JSON file.')
+    def forecast(self, trace, fmt='auto', metric='cpu', horizon=12,
+                 level=0.9, test_frac=0.3, series=None, seed=0, tile=None,
+                 stride=None, ets_sample=200, methods=None, json_out=None):
+        """Score irra's forecaster against the baselines on a trace."""
+        from irra_openstack.forecast import base
+        from irra_openstack.forecast import bench
+
+        values, start, step, epoch_known, _names = bench.load_series(
+            trace, fmt, metric, series=series, seed=seed, tile=tile)
+        fc = self.conf.forecast
+
+        def make_irra():
+            for name, value in (('step', step),
+                                ('horizon', horizon * step),
+                                ('level', level)):
+                self.conf.set_override(name, value, group='forecast')
+            if fc.season % step:
+                self.conf.set_override('season', 86400, group='forecast')
+            if fc.history % step:
+                self.conf.set_override('history', 14 * 86400,
+                                       group='forecast')
+            return base.from_conf(self.conf, floor=0.0)
+
+        if methods:
+            methods = [m.strip() for m in methods.split(',') if m.strip()]
+        with common.Progress('bench forecast', unit='origin') as progress:
+            result = bench.run(values, start, step, epoch_known, horizon,
+                               make_irra, level=level, test_frac=test_frac,
+                               stride=stride, ets_sample=ets_sample,
+                               seed=seed, methods=methods,
+                               progress=progress)
+        result['trace'] = str(trace)
+        result['metric'] = bench.METRICS.get(metric, metric)
+        text = json.dumps(result, indent=2, sort_keys=True)
+        if json_out:
+            with open(json_out, 'w') as f:
+                f.write(text + '\n')
+        print(text)
