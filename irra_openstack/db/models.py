@@ -418,6 +418,39 @@ class CostModel(_Uuid, _Timestamps, Base):
     parameters: Mapped[dict] = mapped_column(default=dict)
 
 
+class HeadroomSnapshot(Base):
+    """One generation of the headroom snapshot read by nova-scheduler.
+
+    The whole snapshot is one row, so that nova-scheduler loads it with one
+    SELECT: ``data`` is the snapshot encoded by
+    :func:`irra_openstack.scheduler.snapshot.encode` (zlib-compressed
+    JSON, per compute node: predicted peak upper bound, capacity and
+    allocation ratio, and irra reservations, per resource class). The other
+    columns repeat what a reader needs without decoding it.
+    """
+
+    __tablename__ = 'headroom_snapshots'
+    __table_args__ = (
+        sa.UniqueConstraint('generation'),
+        sa.CheckConstraint('generation > 0', name='generation'),
+        sa.CheckConstraint('host_count >= 0', name='host_count'),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 1, 2, ...: a new snapshot has a larger generation than the last.
+    generation: Mapped[int] = mapped_column(sa.BigInteger)
+    #: When the engine built it (naive UTC); its age is counted from here.
+    created_at: Mapped[datetime.datetime]
+    #: The forecast horizon it covers, in seconds.
+    horizon: Mapped[int | None]
+    #: Number of compute nodes in it.
+    host_count: Mapped[int]
+    #: Version of the encoding of ``data``.
+    format: Mapped[int]
+    data: Mapped[bytes] = mapped_column(Blob)
+
+
 class ForecastModelVersion(_Uuid, Base):
     """A trained forecast model saved in the model registry.
 
