@@ -116,6 +116,7 @@ class AutoForecaster(base.Forecaster):
             c.epoch_known = self.epoch_known
             c._exog = c._check_exog(self._exog, history)
             c._start = start
+            c._n_now = history.shape[0]
 
     def _all_paths(self, history, origins, which=None):
         """Paths of the candidates (all, or the indexes ``which``)."""
@@ -134,7 +135,15 @@ class AutoForecaster(base.Forecaster):
                 paths[self.names.index('gbm')])
         return paths
 
+    def _origins(self, length):
+        from irra_openstack.forecast import pooled
+
+        origins = super()._origins(length)
+        return pooled.capped_origins(self, origins,
+                                     getattr(self, '_n_now', 1))
+
     def _fit_model(self, history, start):
+        self._n_now = history.shape[0]
         self._share(history, start)
         for c in self.candidates:
             c._fit_model(history, start)

@@ -20,7 +20,7 @@ from oslo_config import cfg
 from irra_openstack.forecast import pooled
 
 #: Defaults of the boosting.
-DEFAULT_ITERATIONS = 200
+DEFAULT_ITERATIONS = 100
 DEFAULT_LEARNING_RATE = 0.08
 DEFAULT_LEAVES = 31
 
@@ -37,12 +37,13 @@ class GBMForecaster(pooled.PooledForecaster):
                    'series (median and raw quantiles), with conformal '
                    'intervals.')
 
-    def __init__(self, step, horizon, quantiles=False,
+    def __init__(self, step, horizon, quantiles=False, loss='absolute_error',
                  max_iter=DEFAULT_ITERATIONS,
                  learning_rate=DEFAULT_LEARNING_RATE,
                  max_leaf_nodes=DEFAULT_LEAVES, **kwargs):
         super().__init__(step, horizon, **kwargs)
         self.quantiles = bool(quantiles)
+        self.loss = loss
         self.max_iter = int(max_iter)
         self.learning_rate = float(learning_rate)
         self.max_leaf_nodes = int(max_leaf_nodes)
@@ -67,11 +68,17 @@ class GBMForecaster(pooled.PooledForecaster):
             random_state=self.seed, **kw)
 
     def _train(self, X, z, h):
-        models = {'point': self._model('absolute_error')}
+        models = {'point': self._model(self.loss)}
         if self.quantiles:
             half = (1.0 - self.level) / 2.0
             models['lower'] = self._model('quantile', half)
             models['upper'] = self._model('quantile', 1.0 - half)
+        # A feature never seen (e.g. the weekly mean in a short history)
+        # is a constant 0 for the binning, which rejects all-NaN columns.
+        empty = np.isnan(X).all(axis=0)
+        if empty.any():
+            X = X.copy()
+            X[:, empty] = 0.0
         for model in models.values():
             model.fit(X, z)
         self._models = models

@@ -28,7 +28,28 @@ from irra_openstack.forecast import features
 LOG = logging.getLogger(__name__)
 
 #: Default number of training rows sampled.
-DEFAULT_MAX_ROWS = 120000
+DEFAULT_MAX_ROWS = 60000
+#: Most rows (series x origins x steps) of a calibration back-test; fewer
+#: origins are used for many series (down to :data:`MIN_ORIGINS`).
+BACKTEST_ROWS = 2000000
+MIN_ORIGINS = 24
+
+
+def capped_origins(forecaster, origins, n_series):
+    """Keep at most ``BACKTEST_ROWS / (n_series * horizon)`` origins.
+
+    The most recent origin is kept and the others spread evenly; at least
+    :data:`MIN_ORIGINS` (series with fewer residuals than ``min_residuals``
+    borrow the pooled interval, see :mod:`.conformal`).
+    """
+    most = max(MIN_ORIGINS, BACKTEST_ROWS // max(
+        1, n_series * forecaster.horizon))
+    if origins.size <= most:
+        return origins
+    return np.unique(np.round(np.linspace(
+        origins[0], origins[-1], most)).astype(np.int64))
+
+
 #: Rows per chunk when predicting (bounds the memory of the features).
 _PREDICT_CHUNK = 250000
 
@@ -69,8 +90,10 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
     pools_steps = True
 
     def __init__(self, step, horizon, max_rows=DEFAULT_MAX_ROWS,
-                 train_window=None, refit=True, seed=0, **kwargs):
+                 train_window=None, refit=True, seed=0, transform=False,
+                 **kwargs):
         super().__init__(step, horizon, **kwargs)
+        self.transform = bool(transform)
         self.max_rows = base._whole('max_rows', max_rows, 1)
         self.train_window = base._whole('train_window', train_window or 0,
                                         0)
@@ -102,7 +125,15 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
     def _warmup(self):
         return features.day_steps(self.step) + 1
 
+    def _origins(self, length):
+        origins = super()._origins(length)
+        return capped_origins(self, origins, getattr(self, '_n_now', 1))
+
     def _fit_model(self, history, start):
+        self._n_now = history.shape[0]
+        self._fit_pooled(history, start)
+
+    def _fit_pooled(self, history, start):
         length = history.shape[1]
         origins = self._origins(length)
         cut = int(origins[0]) if origins.size else length
@@ -139,7 +170,7 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
                      'the last value', self.name, z.size)
             self._trained = False
             return
-        self._train(X, z, h)
+        self._train(X, np.arcsinh(z) if self.transform else z, h)
         self._trained = True
         LOG.debug('%s trained on %d rows x %d features', self.name,
                   z.size, X.shape[1])
@@ -174,6 +205,14 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
             X, last, scale = design.rows(history, s, o, h, exog)
             if self._trained:
                 z = self._predict_z(X, h)
+                if self.transform:
+                    z = np.sinh(np.clip(z, -10.0, 10.0))
+                # A series flat over the last day (its scale is the
+                # floor) is forecast flat.
+                with np.errstate(invalid='ignore'):
+                    flat = scale <= 1e-3 * (np.abs(last) + 1e-3) * (
+                        1.0 + 1e-9)
+                z = np.where(flat, 0.0, z)
             else:
                 z = np.zeros(s.size)
             y = last + scale * np.clip(z, -features.Z_CLIP,

@@ -273,8 +273,9 @@ class PluginTest(base.TestCase):
                           horizon=12, level=1.5)
 
     def test_from_conf(self):
+        # The service's default is the auto forecaster (issue 3).
         f = fbase.from_conf(self.conf)
-        self.assertIsInstance(f, baselines.SeasonalNaiveForecaster)
+        self.assertEqual('auto', f.name)
         self.assertEqual((300, 12, 0.9, 288, 4032, 2016),
                          (f.step, f.horizon, f.level, f.season, f.history,
                           f.calibration_window))
