@@ -1,0 +1,216 @@
+"""The ``gnocchi`` datasource: Ceilometer's metrics stored in Gnocchi.
+
+One request per metric per region: ``POST /v1/aggregates`` with
+``groupby`` over the resources of a resource type, so that Gnocchi answers
+for every VM of the region at once::
+
+    POST /v1/aggregates?groupby=id&start=...&stop=...&granularity=300
+    {"resource_type": "instance",
+     "operations": "(aggregate sum (metric cpu mean))"}
+
+A metric's source is ``NAME[@RESOURCE_TYPE[/GROUPBY]]``: the Ceilometer
+metric name, the Gnocchi resource type (default ``instance``) and the
+attribute that names the VM (default ``id``). Per-device metrics such as
+``disk.device.read.bytes`` (resource type ``instance_disk``) and
+``network.incoming.bytes`` (``instance_network_interface``) are grouped
+by ``instance_id`` and summed over a VM's disks or interfaces.
+"""
+
+import datetime
+
+import numpy as np
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from irra_openstack.datasources import base
+
+LOG = logging.getLogger(__name__)
+
+M = base.MetricSpec
+
+#: Ceilometer's metric names, as Ceilometer's Gnocchi publisher stores
+#: them (gnocchi_resources.yaml).
+DEFAULT_METRICS = (
+    M('cpu_util', base.CPU_NS, 'cpu@instance/id', '%'),
+    M('mem_used', base.GAUGE, 'memory.usage@instance/id', 'MB'),
+    M('disk_read_bps', base.COUNTER,
+      'disk.device.read.bytes@instance_disk/instance_id', 'B/s'),
+    M('disk_write_bps', base.COUNTER,
+      'disk.device.write.bytes@instance_disk/instance_id', 'B/s'),
+    M('net_in_bps', base.COUNTER,
+      'network.incoming.bytes@instance_network_interface/instance_id',
+      'B/s'),
+    M('net_out_bps', base.COUNTER,
+      'network.outgoing.bytes@instance_network_interface/instance_id',
+      'B/s'),
+)
+
+#: Host metrics, where Ceilometer's compute-node pollsters or the
+#: hardware (SNMP) pollsters publish them.
+DEFAULT_HOST_METRICS = (
+    M('cpu_util', base.GAUGE, 'compute.node.cpu.percent@nova_compute/id',
+      '%'),
+    M('mem_used', base.GAUGE, 'hardware.memory.used@host/id', 'MB',
+      1.0 / 1024),
+)
+
+VCPUS_METRIC = M('vcpus', base.GAUGE, 'vcpus@instance/id', 'vCPU')
+
+
+def parse_source(source):
+    """``(metric, resource_type, groupby)`` of a source string."""
+    name, _, rest = source.partition('@')
+    rtype, _, group = rest.partition('/')
+    return name.strip(), (rtype.strip() or 'instance'), (
+        group.strip() or 'id')
+
+
+def _iso(ts):
+    return datetime.datetime.fromtimestamp(
+        ts, tz=datetime.timezone.utc).isoformat()
+
+
+class GnocchiDatasource(base.Datasource):
+    """Ceilometer's metrics from Gnocchi, one request per metric per region.
+
+    :param aggregation: the Gnocchi aggregation method read for gauges
+        (``mean``).
+    :param counter_aggregation: the one read for counters; ``mean`` suits
+        Ceilometer's archive policies (``last`` is more exact where the
+        archive policy keeps it).
+    :param search: an optional Gnocchi search filter (a dict), e.g. to
+        skip deleted instances.
+    """
+
+    name = 'gnocchi'
+    description = "Ceilometer's metrics from Gnocchi (aggregates API)"
+    default_metrics = DEFAULT_METRICS
+    default_host_metrics = DEFAULT_HOST_METRICS
+
+    def __init__(self, regions, metrics=None, host_metrics=None,
+                 aggregation='mean', counter_aggregation='mean',
+                 search=None, vcpus_metric=VCPUS_METRIC, **kwargs):
+        super().__init__(regions, metrics=metrics,
+                         host_metrics=host_metrics,
+                         vcpus_metric=vcpus_metric, **kwargs)
+        self.aggregation = aggregation
+        self.counter_aggregation = counter_aggregation
+        self.search = search
+
+    def _body_params(self, spec, start, end, step, search):
+        metric, rtype, group = parse_source(spec.source)
+        agg = (self.counter_aggregation if spec.is_counter
+               else self.aggregation)
+        body = {'resource_type': rtype,
+                'operations': '(aggregate sum (metric %s %s))'
+                % (metric, agg)}
+        if search:
+            body['search'] = search
+        params = {'start': _iso(start), 'stop': _iso(end),
+                  'granularity': int(step), 'needed_overlap': 0,
+                  'fill': 'dropna', 'details': 'false',
+                  'use_history': 'false'}
+        return metric, group, body, params
+
+    def query(self, region, spec, start, end, step, kind='vm'):
+        metric, group, body, params = self._body_params(
+            spec, start, end, step, self.search)
+        params['groupby'] = group
+        answer = self._post(region, metric, body, params)
+        if not isinstance(answer, list):
+            raise base.MalformedResponse(
+                reason="Gnocchi in %s answered a %s, not a list of groups, "
+                       "for %s" % (region.name, type(answer).__name__,
+                                   metric))
+        resources, parts = [], []
+        for item in answer:
+            try:
+                rid = item['group'][group]
+                points = item['measures']['measures']['aggregated']
+            except (KeyError, TypeError):
+                raise base.MalformedResponse(
+                    reason="Gnocchi in %s answered a group without "
+                           "'group'.%s or aggregated measures for %s"
+                    % (region.name, group, metric))
+            resources.append(str(rid))
+            parts.append(_points(points, region.name, metric))
+        return base.Series.from_lists(resources, parts)
+
+    def query_one(self, region, spec, start, end, step, resource,
+                  kind='vm'):
+        group = parse_source(spec.source)[2]
+        metric, group, body, params = self._body_params(
+            spec, start, end, step, {'=': {group: resource}})
+        answer = self._post(region, metric, body, params)
+        try:
+            points = answer['measures']['aggregated']
+        except (KeyError, TypeError):
+            raise base.MalformedResponse(
+                reason="Gnocchi in %s answered without aggregated "
+                       "measures for %s" % (region.name, metric))
+        times, values = _points(points, region.name, metric)
+        return base.Series.from_lists([resource], [(times, values)])
+
+    def _post(self, region, metric, body, params):
+        try:
+            return self.client(region).request(
+                'POST', '/v1/aggregates', params=params, json_body=body)
+        except base.DatasourceError as exc:
+            status = exc.kwargs.get('status')
+            text = str(exc)
+            if status == 404 or (status == 400 and 'resource type' in
+                                 text.lower()):
+                raise base.UnknownMetric(
+                    reason="Gnocchi in %s does not know %s (%s)"
+                    % (region.name, metric, text))
+            raise
+
+    @classmethod
+    def get_config_opts(cls):
+        return [
+            cfg.StrOpt('aggregation', default='mean',
+                       help='Gnocchi aggregation method read for gauges.'),
+            cfg.StrOpt('counter_aggregation', default='mean',
+                       help='Gnocchi aggregation method read for counters '
+                            '(cpu, disk and network bytes). mean suits '
+                            "Ceilometer's archive policies; last is more "
+                            'exact where the archive policy keeps it.'),
+            cfg.MultiStrOpt(
+                'metric', default=[],
+                help='Override or add a VM metric mapping, as '
+                     'NAME|KIND|SCALE|SOURCE where KIND is gauge, counter, '
+                     'cpu_ns or cpu_seconds and SOURCE is '
+                     'METRIC[@RESOURCE_TYPE[/GROUPBY]], e.g. '
+                     "'disk_read_bps|counter|1|disk.read.bytes@instance'. "
+                     'The defaults read Ceilometer: %s.'
+                     % ', '.join('%s=%s' % (s.name, s.source)
+                                 for s in DEFAULT_METRICS)),
+            cfg.MultiStrOpt(
+                'host_metric', default=[],
+                help='Override or add a host metric mapping (same form).'),
+            cfg.DictOpt(
+                'endpoint_override', default={},
+                help='Gnocchi URL per region, region:url, instead of the '
+                     "Keystone catalog's 'metric' endpoint."),
+        ]
+
+
+def _points(points, region, metric):
+    """Times and values of Gnocchi's ``[[iso, granularity, value]]``."""
+    if not isinstance(points, list):
+        raise base.MalformedResponse(
+            reason="Gnocchi in %s answered measures of %s that are not a "
+                   "list" % (region, metric))
+    if not points:
+        return np.zeros(0), np.zeros(0)
+    try:
+        # UTC ISO 8601; the zone suffix (always +00:00) is cut off
+        # because numpy does not parse zones.
+        stamps = np.array([str(p[0])[:19] for p in points],
+                          dtype='datetime64[s]')
+        values = np.array([p[2] for p in points], dtype=np.float64)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise base.MalformedResponse(
+            reason="Gnocchi in %s answered malformed measures of %s (%s)"
+            % (region, metric, exc))
+    return stamps.astype(np.int64).astype(np.float64), values
