@@ -22,13 +22,12 @@ from nova.scheduler import filters
 from nova.scheduler import utils as scheduler_utils
 from oslo_log import log as logging
 
-from irra_openstack.conf import scheduler as scheduler_conf
 from irra_openstack.scheduler import headroom
 from irra_openstack.scheduler import snapshot as snapshot_mod
 
 LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
-scheduler_conf.register_opts(CONF)
+headroom.scheduler_conf.register_opts(CONF)
 
 
 class PredictiveHeadroomFilter(filters.BaseHostFilter):
@@ -68,36 +67,36 @@ class PredictiveHeadroomFilter(filters.BaseHostFilter):
         """
         if not self.RUN_ON_REBUILD and \
                 scheduler_utils.request_is_rebuild(spec_obj):
+            headroom.forget_margins(spec_obj)
             return list(filter_obj_list)
         request = self._request(spec_obj)
         if request is None:
+            headroom.forget_margins(spec_obj)
             return list(filter_obj_list)
-        return self._filter(request, filter_obj_list)
+        return self._filter(request, filter_obj_list, spec_obj)
 
-    def _filter(self, request, host_states):
-        passed = []
-        rejected = 0
-        debug = request.debug
-        for host_state in host_states:
-            host = request.host(host_state)
-            if host is None:
-                # Unknown or invalid in the snapshot: both policies pass it.
-                passed.append(host_state)
-                continue
-            margin, worst = request.margin(host, host_state)
-            if margin >= 0.0:
-                passed.append(host_state)
-                continue
-            rejected += 1
-            if debug:
-                LOG.debug('PredictiveHeadroomFilter rejects %(host)s: '
-                          '%(why)s', {'host': host_state.nodename,
-                                      'why': request.explain(
-                                          host, host_state, worst)})
-        if debug:
+    def _filter(self, request, host_states, spec_obj=None):
+        host_states = list(host_states)
+        margins = request.margins(host_states)
+        passed = [h for h, m in zip(host_states, margins)
+                  if m is None or m >= 0.0]
+        if spec_obj is not None:
+            headroom.share_margins(spec_obj, request.snapshot.generation,
+                                   host_states, margins)
+        if request.debug:
+            for host_state, margin in zip(host_states, margins):
+                if margin is not None and margin < 0.0:
+                    host = request.host(host_state)
+                    _, worst = request.margin(host, host_state)
+                    LOG.debug('PredictiveHeadroomFilter rejects %(host)s: '
+                              '%(why)s', {'host': host_state.nodename,
+                                          'why': request.explain(
+                                              host, host_state, worst)})
             LOG.debug('PredictiveHeadroomFilter: %(out)d host(s) rejected, '
-                      '%(in)d passed, snapshot %(gen)d',
-                      {'out': rejected, 'in': len(passed),
+                      '%(in)d passed, %(unknown)d not in snapshot %(gen)d',
+                      {'out': len(host_states) - len(passed),
+                       'in': len(passed),
+                       'unknown': margins.count(None),
                        'gen': request.snapshot.generation})
         return passed
 

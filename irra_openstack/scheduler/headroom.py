@@ -29,14 +29,45 @@ per host it is a few dictionary look-ups and a loop over the snapshot's
 resource classes: O(1), no I/O.
 """
 
+import importlib.util
 import logging as std_logging
 import math
+import os
+import sys
 
 from oslo_log import log as logging
 
-from irra_openstack.conf import scheduler as scheduler_conf
-
 LOG = logging.getLogger(__name__)
+
+_OPTS_MODULE = 'irra_openstack.conf.scheduler'
+
+
+def _options_module():
+    """:mod:`irra_openstack.conf.scheduler`, without irra's other options.
+
+    Importing it the usual way runs ``irra_openstack/conf/__init__.py``,
+    which registers every irra option group on the global ``cfg.CONF``:
+    inside nova-scheduler that is Nova's configuration, where irra's groups
+    have no business and where some clash with Nova's own (irra's [api]
+    max_limit and Nova's, for example, raise DuplicateOptError). So, unless
+    it is already imported, the module (which imports only oslo.config) is
+    loaded from its file on its own. Its options are equal to those of the
+    regular module, so both may be registered on the same object.
+    """
+    module = sys.modules.get(_OPTS_MODULE)
+    if module is not None:
+        return module
+    path = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'conf', 'scheduler.py')
+    spec = importlib.util.spec_from_file_location(
+        'irra_openstack.scheduler._conf_scheduler', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: The [irra_scheduler] options module (see :func:`_options_module`).
+scheduler_conf = _options_module()
 
 #: Scheduler hint naming the irra reservation whose capacity the request may
 #: use.
@@ -47,6 +78,34 @@ APP_HINT = 'irra_app'
 
 _INF = float('inf')
 _parsed = {}
+
+#: Margins the filter computed, for the weigher that follows it on the same
+#: request: {id(spec_obj): (spec_obj, generation, {id(host_state): margin})}.
+#: Nova weighs the hosts right after filtering them, before consuming the
+#: chosen one, so the margins are still right; the weigher takes its entry
+#: out, and the filter replaces it for each instance of a request.
+_shared = {}
+_SHARED_MAX = 64
+
+
+def share_margins(spec_obj, generation, host_states, margins):
+    """Keep the filter's margins for the weigher of the same request."""
+    if len(_shared) >= _SHARED_MAX:
+        _shared.clear()
+    _shared[id(spec_obj)] = (spec_obj, generation, {
+        id(h): m for h, m in zip(host_states, margins)})
+
+
+def forget_margins(spec_obj):
+    _shared.pop(id(spec_obj), None)
+
+
+def shared_margins(spec_obj, generation):
+    """The margins the filter left for this request, or None."""
+    entry = _shared.pop(id(spec_obj), None)
+    if entry is None or entry[0] is not spec_obj or entry[1] != generation:
+        return None
+    return entry[2]
 
 
 def parse_number(raw, key):
@@ -182,6 +241,86 @@ class RequestHeadroom:
                        'req': dict(zip(rcs, self.request)),
                        'res': self.reservation,
                        'gen': snapshot.generation})
+
+    def margins(self, host_states):
+        """The margin of each host, or None for a host the snapshot lacks.
+
+        The same as :meth:`margin` host by host, in one loop with the
+        per-request values held in local variables: this is the per-host
+        cost that nova-scheduler pays.
+        """
+        by_uuid = self.snapshot.by_uuid
+        by_name = self.snapshot.by_name
+        request = self.request
+        default_limits = self.limits
+        n = self.n
+        vi, mi, di = self.vcpu_i, self.mem_i, self.disk_i
+        shares = self.new_shares
+        reservation = self.reservation
+        limit_key = scheduler_conf.AGGREGATE_LIMIT_KEY
+        by_aggregate = {}
+        inf = _INF
+        out = []
+        append = out.append
+        for host_state in host_states:
+            host = by_uuid.get(host_state.uuid)
+            if host is None:
+                host = by_name.get(host_state.nodename)
+                if host is None:
+                    append(None)
+                    continue
+            limits = default_limits
+            aggregates = host_state.aggregates
+            if aggregates:
+                value = None
+                for aggregate in aggregates:
+                    key = id(aggregate)
+                    try:
+                        number = by_aggregate[key]
+                    except KeyError:
+                        raw = aggregate.metadata.get(limit_key)
+                        number = by_aggregate[key] = (
+                            None if raw is None
+                            else parse_number(raw, limit_key))
+                    if number is not None and (value is None or
+                                               number < value):
+                        value = number
+                if value is not None:
+                    limits = (value,) * n
+            need = host.load
+            base = host.base
+            if base is not None:
+                need = list(need)
+                if vi >= 0:
+                    delta = host_state.vcpus_used - base[vi]
+                    if delta > 0:
+                        need[vi] += delta * shares[vi]
+                if mi >= 0:
+                    delta = (host_state.total_usable_ram_mb -
+                             host_state.free_ram_mb - base[mi])
+                    if delta > 0:
+                        need[mi] += delta * shares[mi]
+                if di >= 0:
+                    delta = host_state.disk_mb_used / 1024.0 - base[di]
+                    if delta > 0:
+                        need[di] += delta * shares[di]
+            if reservation is not None and host.reservations is not None:
+                own = host.reservations.get(reservation)
+                if own is not None:
+                    need = [a - b for a, b in zip(need, own)]
+            worst = inf
+            for cap, used, req, limit in zip(host.capacity, need, request,
+                                             limits):
+                if cap > 0.0:
+                    value = limit - (used + req) / cap
+                elif req > 0.0:
+                    value = -inf
+                else:
+                    continue
+                if value < worst:
+                    worst = value
+            append(0.0 if worst == inf else worst)
+        return out
 
     def host(self, host_state):
         """The snapshot's entry of ``host_state``, or None."""

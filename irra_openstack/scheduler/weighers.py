@@ -25,13 +25,14 @@ from nova import conf as nova_conf
 from nova.scheduler import weights
 from oslo_log import log as logging
 
-from irra_openstack.conf import scheduler as scheduler_conf
 from irra_openstack.scheduler import headroom
 from irra_openstack.scheduler import snapshot as snapshot_mod
 
 LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
-scheduler_conf.register_opts(CONF)
+headroom.scheduler_conf.register_opts(CONF)
+
+_MISSING = object()
 
 #: Lowest weight: a host far beyond its limit does not stretch the scale.
 MIN_WEIGHT = -1.0
@@ -53,7 +54,7 @@ class PredictiveHeadroomWeigher(weights.BaseHostWeigher):
             multiplier = CONF.irra_scheduler.weight_multiplier
         if host_state.aggregates:
             value = headroom.aggregate_value(
-                host_state, scheduler_conf.AGGREGATE_MULTIPLIER_KEY)
+                host_state, headroom.scheduler_conf.AGGREGATE_MULTIPLIER_KEY)
             if value is not None:
                 return value
         return multiplier
@@ -72,26 +73,25 @@ class PredictiveHeadroomWeigher(weights.BaseHostWeigher):
         request = self._request(weight_properties)
         if request is None:
             return [0.0] * len(weighed_obj_list)
-        weights_ = []
-        unknown = []
-        known_sum = 0.0
-        for n, weighed in enumerate(weighed_obj_list):
-            host_state = weighed.obj
-            host = request.host(host_state)
-            if host is None:
-                unknown.append(n)
-                weights_.append(0.0)
-                continue
-            margin, _ = request.margin(host, host_state)
-            if margin < MIN_WEIGHT:
-                margin = MIN_WEIGHT
-            known_sum += margin
-            weights_.append(margin)
-        if unknown and group.unknown_host_policy == 'neutral':
-            known = len(weights_) - len(unknown)
-            neutral = known_sum / known if known else 0.0
-            for n in unknown:
-                weights_[n] = neutral
+        host_states = [weighed.obj for weighed in weighed_obj_list]
+        known = headroom.shared_margins(weight_properties,
+                                        request.snapshot.generation)
+        if known is not None:
+            margins = [known.get(id(h), _MISSING) for h in host_states]
+            if _MISSING in margins:
+                margins = request.margins(host_states)
+        else:
+            margins = request.margins(host_states)
+        lowest = MIN_WEIGHT
+        weights_ = [m if m is None or m >= lowest else lowest
+                    for m in margins]
+        if None in weights_:
+            neutral = 0.0
+            if group.unknown_host_policy == 'neutral':
+                values = [w for w in weights_ if w is not None]
+                if values:
+                    neutral = sum(values) / len(values)
+            weights_ = [neutral if w is None else w for w in weights_]
         return weights_
 
     def _weigh_object(self, host_state, weight_properties):

@@ -1,0 +1,361 @@
+"""``irra-manage bench scheduler``: the cost of the filter and weigher.
+
+Builds real :class:`nova.scheduler.host_manager.HostState` objects (from
+Nova ComputeNode and Service objects, through ``HostState.update``, as the
+host manager does) and real RequestSpecs, and times Nova's own
+HostFilterHandler and HostWeightHandler: first with Nova's default
+``enabled_filters`` and ``weight_classes`` (all weighers), then with the
+same plus PredictiveHeadroomFilter and PredictiveHeadroomWeigher, in the
+same run and on the same requests, interleaved request by request so that
+both see the same machine load. It also times the filter and weigher alone
+(our per-host cost) and a snapshot refresh for a large snapshot, read from
+a sqlite database as the loader does in nova-scheduler.
+
+This module is not imported by nova-scheduler.
+"""
+
+import datetime
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+
+FILTER = 'irra_openstack.scheduler.filters.PredictiveHeadroomFilter'
+WEIGHER = 'irra_openstack.scheduler.weighers.PredictiveHeadroomWeigher'
+RCS = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+
+#: The hosts' size: 64 cores, 256 GiB, 2 TB.
+VCPUS = 64
+MEMORY_MB = 262144
+LOCAL_GB = 2000
+RESERVED_MB = 4096
+CPU_RATIO = 4.0
+
+#: (name, vcpus, memory_mb, root_gb) of the requests' flavors.
+FLAVORS = (('m1.small', 1, 2048, 20), ('m1.medium', 2, 4096, 40),
+           ('m1.large', 4, 8192, 80), ('m1.xlarge', 8, 16384, 160))
+
+
+def _nova():
+    """Import Nova and set up its configuration and objects."""
+    from nova import conf as nova_conf
+    from nova import objects
+
+    objects.register_all()
+    conf = nova_conf.CONF
+    if not conf._args:
+        conf([], project='nova', default_config_files=[])
+    return conf
+
+
+def _irra_database(url):
+    """Point irra's database API at ``url``, migrated.
+
+    With a private configuration object holding only oslo.db's options:
+    irra's other groups are not registered on Nova's global CONF, where
+    some of them clash with Nova's.
+    """
+    from oslo_config import cfg
+    from oslo_db import options as db_options
+
+    from irra_openstack.db import api as db_api
+    from irra_openstack.db import migration
+
+    conf = cfg.ConfigOpts()
+    db_options.set_defaults(conf)
+    conf([], project='irra', default_config_files=[])
+    conf.set_override('connection', url, group='database')
+    db_api.configure(conf)
+    migration.upgrade()
+
+
+def _host_states(n, rng, cell):
+    from nova import objects
+    from nova.scheduler import host_manager
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    states = []
+    aggregates = [
+        objects.Aggregate(id=i, uuid=str(uuid.uuid4()), name='agg%d' % i,
+                          hosts=[], metadata=meta)
+        for i, meta in enumerate((
+            {'availability_zone': 'az1'}, {'availability_zone': 'az2'},
+            {'availability_zone': 'az1',
+             'irra_max_predicted_utilisation': '0.85'}))]
+    for i in range(n):
+        host = 'compute%05d' % i
+        vcpus_used = rng.randint(0, VCPUS * 3)
+        mem_used = RESERVED_MB + rng.randint(0, MEMORY_MB // 2)
+        disk_used = rng.randint(0, LOCAL_GB // 2)
+        compute = objects.ComputeNode(
+            id=i + 1, uuid=str(uuid.uuid4()), host=host,
+            hypervisor_hostname=host, hypervisor_type='QEMU',
+            hypervisor_version=8002000, host_ip='192.0.2.%d' % (i % 250 + 1),
+            cpu_info='{}', vcpus=VCPUS, vcpus_used=vcpus_used,
+            memory_mb=MEMORY_MB, memory_mb_used=mem_used,
+            free_ram_mb=MEMORY_MB - mem_used, local_gb=LOCAL_GB,
+            local_gb_used=disk_used, free_disk_gb=LOCAL_GB - disk_used,
+            disk_available_least=LOCAL_GB - disk_used, running_vms=0,
+            current_workload=0, supported_hv_specs=[], stats={},
+            metrics='[]', numa_topology=None, pci_device_pools=None,
+            cpu_allocation_ratio=CPU_RATIO, ram_allocation_ratio=1.0,
+            disk_allocation_ratio=1.0, updated_at=now)
+        service = objects.Service(
+            id=i + 1, host=host, binary='nova-compute', topic='compute',
+            disabled=False, forced_down=False, report_count=1,
+            created_at=now,
+            updated_at=now, last_seen_up=now, uuid=str(uuid.uuid4()))
+        state = host_manager.HostState(host, host, cell)
+        state.update(compute=compute, service=service,
+                     aggregates=[aggregates[i % len(aggregates)]],
+                     inst_dict={})
+        states.append(state)
+    return states
+
+
+def _snapshot_hosts(states, rng):
+    """Predictions for the hosts: most have room, some are predicted full."""
+    hosts = []
+    for state in states:
+        cap_vcpu = VCPUS * CPU_RATIO
+        cap_mem = MEMORY_MB - RESERVED_MB
+        load = rng.betavariate(2, 3)
+        host = {
+            'hostname': state.nodename, 'uuid': state.uuid,
+            'predicted': {'VCPU': cap_vcpu * load,
+                          'MEMORY_MB': cap_mem * rng.betavariate(2, 3),
+                          'DISK_GB': LOCAL_GB * rng.betavariate(2, 5)},
+            'capacity': {
+                'VCPU': {'total': VCPUS, 'reserved': 0,
+                         'allocation_ratio': CPU_RATIO},
+                'MEMORY_MB': {'total': MEMORY_MB, 'reserved': RESERVED_MB,
+                              'allocation_ratio': 1.0},
+                'DISK_GB': {'total': LOCAL_GB, 'reserved': 0,
+                            'allocation_ratio': 1.0}},
+            'used': {'VCPU': state.vcpus_used,
+                     'MEMORY_MB': (state.total_usable_ram_mb -
+                                   state.free_ram_mb - RESERVED_MB),
+                     'DISK_GB': state.disk_mb_used / 1024.0},
+        }
+        if rng.random() < 0.05:
+            host['reservations'] = {str(uuid.uuid4()): {'VCPU': 8,
+                                                        'MEMORY_MB': 16384}}
+        hosts.append(host)
+    return hosts
+
+
+def _synthetic_hosts(n, rng):
+    """Snapshot entries for ``n`` hosts that need no HostState."""
+    hosts = []
+    for i in range(n):
+        hosts.append({
+            'hostname': 'compute%05d' % i, 'uuid': str(uuid.uuid4()),
+            'predicted': {'VCPU': rng.uniform(0, 200),
+                          'MEMORY_MB': rng.uniform(0, 200000),
+                          'DISK_GB': rng.uniform(0, 1500)},
+            'capacity': {
+                'VCPU': {'total': VCPUS, 'reserved': 0,
+                         'allocation_ratio': CPU_RATIO},
+                'MEMORY_MB': {'total': MEMORY_MB, 'reserved': RESERVED_MB,
+                              'allocation_ratio': 1.0},
+                'DISK_GB': {'total': LOCAL_GB, 'reserved': 0,
+                            'allocation_ratio': 1.0}},
+            'used': {'VCPU': rng.randint(0, 200),
+                     'MEMORY_MB': rng.randint(0, 200000),
+                     'DISK_GB': rng.randint(0, 1000)},
+            'reservations': ({str(uuid.uuid4()): {'VCPU': 8}}
+                             if rng.random() < 0.05 else None),
+        })
+    return hosts
+
+
+def _requests(n, rng, project_ids):
+    from nova import objects
+
+    specs = []
+    for i in range(n):
+        name, vcpus, mem, disk = FLAVORS[rng.randrange(len(FLAVORS))]
+        flavor = objects.Flavor(
+            id=FLAVORS.index((name, vcpus, mem, disk)) + 1, flavorid=name,
+            name=name, vcpus=vcpus, memory_mb=mem, root_gb=disk,
+            ephemeral_gb=0, swap=0, extra_specs={}, is_public=True,
+            rxtx_factor=1.0, vcpu_weight=0, disabled=False)
+        image = objects.ImageMeta.from_dict({
+            'id': str(uuid.uuid4()), 'name': 'cirros', 'properties': {}})
+        spec = objects.RequestSpec(
+            instance_uuid=str(uuid.uuid4()), project_id=rng.choice(
+                project_ids), user_id='bench', flavor=flavor, image=image,
+            num_instances=1, scheduler_hints={}, instance_group=None,
+            ignore_hosts=None, force_hosts=None, force_nodes=None,
+            availability_zone=None, is_bfv=False, retry=None,
+            requested_destination=None, limits=objects.SchedulerLimits(),
+            pci_requests=objects.InstancePCIRequests(requests=[]),
+            numa_topology=None, security_groups=objects.SecurityGroupList(),
+            network_metadata=objects.NetworkMetadata(physnets=set(),
+                                                     tunneled=False))
+        specs.append(spec)
+    return specs
+
+
+def _time_refresh(conf, hosts_count, rng, directory, rounds=5):
+    """Seconds to refresh snapshots of ``hosts_count`` hosts: cold, warm."""
+    from irra_openstack.db import api as db_api
+    from irra_openstack.db import headroom_api
+    from irra_openstack.scheduler import snapshot
+
+    url = 'sqlite:///%s' % os.path.join(directory, 'refresh.sqlite')
+    _irra_database(url)
+    hosts = _synthetic_hosts(hosts_count, rng)
+    conf.set_override('connection', url, group='irra_scheduler')
+    loader = snapshot.SnapshotLoader(conf)
+    headroom_api.write_snapshot(hosts, RCS)
+    start = time.perf_counter()
+    loaded = loader.refresh()
+    cold = time.perf_counter() - start
+    assert loaded is not None and len(loaded) == hosts_count
+    warm = []
+    for _ in range(rounds):
+        headroom_api.write_snapshot(hosts, RCS)
+        start = time.perf_counter()
+        loaded = loader.refresh()
+        warm.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    loader.refresh()
+    unchanged = time.perf_counter() - start
+    row_bytes = None
+    with db_api.read_session() as session:
+        from irra_openstack.db import models
+        table = models.HeadroomSnapshot.__table__
+        import sqlalchemy as sa
+        row_bytes = session.execute(
+            sa.select(sa.func.length(table.c.data))
+            .order_by(table.c.generation.desc()).limit(1)).scalar()
+    loader.close()
+    db_api.dispose()
+    return {'hosts': hosts_count, 'cold_ms': cold * 1e3,
+            'warm_ms_median': statistics.median(warm) * 1e3,
+            'warm_ms_max': max(warm) * 1e3,
+            'unchanged_generation_ms': unchanged * 1e3,
+            'blob_bytes': row_bytes}
+
+
+def run(hosts=1000, requests=200, refresh_hosts=10000, seed=0, rounds=1):
+    """Run the benchmark; returns the result as a dict."""
+    import logging as std_logging
+
+    conf = _nova()
+    from nova.scheduler import filters as nova_filters
+    from nova.scheduler import weights as nova_weights
+
+    from irra_openstack.db import api as db_api
+    from irra_openstack.db import headroom_api
+    from irra_openstack.scheduler import snapshot
+
+    # Nova's scheduler logs at INFO and above in production.
+    for name in ('nova', 'irra_openstack'):
+        std_logging.getLogger(name).setLevel(std_logging.INFO)
+    rng = random.Random(seed)
+    filter_handler = nova_filters.HostFilterHandler()
+    weight_handler = nova_weights.HostWeightHandler()
+    available = {cls.__name__: cls for cls in
+                 filter_handler.get_matching_classes(
+                     list(conf.filter_scheduler.available_filters) +
+                     [FILTER])}
+    default_names = list(conf.filter_scheduler.enabled_filters)
+    default_filters = [available[name]() for name in default_names]
+    default_weighers = [cls() for cls in weight_handler.get_matching_classes(
+        list(conf.filter_scheduler.weight_classes))]
+
+    with tempfile.TemporaryDirectory(prefix='irra-bench-') as directory:
+        url = 'sqlite:///%s' % os.path.join(directory, 'irra.sqlite')
+        _irra_database(url)
+        states = _host_states(hosts, rng, str(uuid.uuid4()))
+        projects = ['project-%d' % i for i in range(20)]
+        headroom_api.write_snapshot(
+            _snapshot_hosts(states, rng), RCS,
+            expected_utilisation={
+                'default': {'VCPU': 0.6, 'MEMORY_MB': 0.8, 'DISK_GB': 0.5},
+                'flavor': {'m1.xlarge': {'VCPU': 0.4}},
+                'project': {'project-1': {'VCPU': 0.9}}})
+        conf.set_override('connection', url, group='irra_scheduler')
+        # No background refresh while timing: the refresh is timed alone.
+        conf.set_override('refresh_interval', 86400, group='irra_scheduler')
+        snapshot.reset_loaders()
+        ours_filter = available['PredictiveHeadroomFilter']()
+        ours_weigher = weight_handler.get_matching_classes([WEIGHER])[0]()
+        loaded = snapshot.get_loader(conf).refresh()
+        assert loaded is not None and len(loaded) == hosts
+        irra_filters = default_filters + [ours_filter]
+        irra_weighers = default_weighers + [ours_weigher]
+        specs = _requests(requests, rng, projects)
+
+        def chain(filters_, weighers_, spec):
+            passed = filter_handler.get_filtered_objects(
+                filters_, states, spec, 0)
+            weighed = weight_handler.get_weighed_objects(
+                weighers_, passed, spec)
+            return len(passed), weighed[0].obj if weighed else None
+
+        totals = {'nova': [], 'nova_irra': [], 'irra_only': []}
+        passed = {'nova': 0, 'nova_irra': 0}
+        changed = 0
+        for r in range(rounds):
+            t_nova = t_irra = t_ours = 0.0
+            for spec in specs:
+                start = time.perf_counter()
+                n_nova, best_nova = chain(default_filters, default_weighers,
+                                          spec)
+                middle = time.perf_counter()
+                n_irra, best_irra = chain(irra_filters, irra_weighers, spec)
+                end = time.perf_counter()
+                t_nova += middle - start
+                t_irra += end - middle
+                # The filter and weigher alone, on every host: the best of
+                # three, the machine being shared.
+                wrapped = [nova_weights.WeighedHost(s, 0.0) for s in states]
+                best = None
+                for _ in range(3):
+                    start = time.perf_counter()
+                    ours_passed = ours_filter.filter_all(states, spec)
+                    ours_weigher.weigh_objects(wrapped, spec)
+                    elapsed = time.perf_counter() - start
+                    best = elapsed if best is None else min(best, elapsed)
+                t_ours += best
+                if r == 0:
+                    passed['nova'] += n_nova
+                    passed['nova_irra'] += n_irra
+                    changed += best_nova is not best_irra
+            totals['nova'].append(t_nova)
+            totals['nova_irra'].append(t_irra)
+            totals['irra_only'].append(t_ours)
+            del ours_passed
+        refresh = _time_refresh(conf, refresh_hosts, rng, directory)
+        db_api.dispose()
+        snapshot.reset_loaders()
+    nova_s = min(totals['nova'])
+    irra_s = min(totals['nova_irra'])
+    ours_s = min(totals['irra_only'])
+    per_host_visits = hosts * requests
+    return {
+        'hosts': hosts,
+        'requests': requests,
+        'rounds': rounds,
+        'nova_enabled_filters': default_names,
+        'nova_weighers': [type(w).__name__ for w in default_weighers],
+        'nova_default_s': nova_s,
+        'nova_default_plus_irra_s': irra_s,
+        'ratio': irra_s / nova_s,
+        'nova_default_per_request_ms': nova_s / requests * 1e3,
+        'nova_default_plus_irra_per_request_ms': irra_s / requests * 1e3,
+        'irra_filter_and_weigher_alone_per_host_us':
+            ours_s / per_host_visits * 1e6,
+        'irra_added_per_host_us':
+            (irra_s - nova_s) / per_host_visits * 1e6,
+        'hosts_passing_mean': {
+            k: v / requests for k, v in passed.items()},
+        'requests_with_another_best_host': changed,
+        'refresh': refresh,
+        'targets': {'ratio': 1.05, 'per_host_us': 2.0, 'refresh_ms': 200.0},
+    }
