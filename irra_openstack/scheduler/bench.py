@@ -359,3 +359,29 @@ def run(hosts=1000, requests=200, refresh_hosts=10000, seed=0, rounds=1):
         'refresh': refresh,
         'targets': {'ratio': 1.05, 'per_host_us': 2.0, 'refresh_ms': 200.0},
     }
+
+
+def main(argv=None):
+    """``python -m irra_openstack.scheduler.bench``: run, print JSON.
+
+    ``irra-manage bench scheduler`` runs this in a process of its own:
+    Nova registers its options on the global ``cfg.CONF``, where
+    irra-manage has registered irra's, and some groups of the two clash
+    (irra's [api] and Nova's both have max_limit).
+    """
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog='irra-scheduler-bench')
+    parser.add_argument('--hosts', type=int, default=1000)
+    parser.add_argument('--requests', type=int, default=200)
+    parser.add_argument('--refresh-hosts', type=int, default=10000)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    result = run(hosts=args.hosts, requests=args.requests,
+                 refresh_hosts=args.refresh_hosts, seed=args.seed)
+    print(json.dumps(result, indent=2, sort_keys=True))
+
+
+if __name__ == '__main__':
+    main()
