@@ -433,6 +433,8 @@ class SnapshotLoader:
     def __init__(self, conf):
         self.conf = conf
         self._lock = threading.Lock()
+        # One refresh at a time, background or called directly.
+        self._refresh_lock = threading.Lock()
         self._snapshot = None
         self._problem = 'no snapshot has been read yet'
         self._engine = None
@@ -557,6 +559,10 @@ class SnapshotLoader:
 
         :returns: the snapshot now loaded, or None.
         """
+        with self._refresh_lock:
+            return self._refresh()
+
+    def _refresh(self):
         connection = self.conf.irra_scheduler.connection
         start = time.monotonic()
         try:
