@@ -1,0 +1,64 @@
+"""GET /v1/forecasts and /v1/forecasts/{forecast_id}."""
+
+from irra_openstack.api import errors
+from irra_openstack.api import microversion
+from irra_openstack.api.schemas import forecast as schema
+from irra_openstack.api import util
+from irra_openstack.db import readonly_api
+
+
+def _view(req, row, with_values):
+    forecast = {
+        'id': row['id'],
+        'run_id': row['run_uuid'],
+        'resource_kind': row['resource_kind'],
+        'resource_id': row['resource_id'],
+        'metric': row['metric'],
+        'start': util.isotime(row['start']),
+        'step': row['step'],
+        'horizon': row['horizon'],
+        'level': row['level'],
+        'model_name': row['model_name'],
+        'created_at': util.isotime(row['run_created_at']),
+    }
+    if microversion.at_least(req, '1.1'):
+        forecast['model'] = {
+            'name': row['model_name'],
+            'version': row['model_version'],
+            'parameters': row['parameters'],
+            'data_set': row['data_set'],
+            'mae': row['mae'],
+            'interval_coverage': row['interval_coverage'],
+            'accuracy': row['accuracy'],
+        }
+    if with_values:
+        forecast['point'] = util.finite_or_none(row['point'])
+        forecast['lower'] = util.finite_or_none(row['lower'])
+        forecast['upper'] = util.finite_or_none(row['upper'])
+    return forecast
+
+
+def list_forecasts(req):
+    util.authorize(req, 'irra:forecast:list')
+    params = util.query(req, schema.LIST_QUERY)
+    limit = util.limit_of(req, params)
+    rows = readonly_api.forecast_list(
+        resource_kind=params.get('resource_kind'),
+        resource_id=params.get('resource_id'),
+        metric=params.get('metric'),
+        model_name=params.get('model_name'),
+        run_uuid=params.get('run'),
+        marker=params.get('marker'), limit=limit)
+    items = [_view(req, row, False) for row in rows]
+    return util.json_response(
+        util.page(req, 'forecasts', items, limit, lambda f: f['id']))
+
+
+def show_forecast(req):
+    util.authorize(req, 'irra:forecast:show')
+    util.query(req, {'type': 'object', 'additionalProperties': False})
+    forecast_id = req.urlvars['forecast_id']
+    if not forecast_id.isdigit() or len(forecast_id) > 18:
+        raise errors.NotFound('Forecast %s was not found.' % forecast_id)
+    row = readonly_api.forecast_get(int(forecast_id))
+    return util.json_response(_view(req, row, True))

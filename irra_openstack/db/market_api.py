@@ -1,0 +1,172 @@
+"""The marketplace and the regions, from what the database holds.
+
+The region LP of the engine records its trades in ``market_trades``; until
+it also records open orders, the offers and bids that irra-api shows are the
+two sides of the recorded trades, per region and resource class, and the
+price of a resource class is the price of its latest trade. A region is any
+region that a reservation, a trade or a region forecast names; its capacity
+and headroom are not stored yet (irra-rrm reports them), so they are None.
+"""
+
+import collections
+
+import sqlalchemy as sa
+
+from irra_openstack.db import api
+from irra_openstack.db import constants
+from irra_openstack.db import models
+from irra_openstack.db import paging_api
+from irra_openstack import exception
+
+TRADE_FIELDS = ('uuid', 'buyer_region', 'seller_region', 'resource_class',
+                'quantity', 'price', 'created_at')
+
+
+class RegionNotFound(exception.IrraError):
+    msg_fmt = "Region %(name)s was not found."
+
+
+def _trade_dict(row, plan_uuid):
+    trade = paging_api.as_dict(row, TRADE_FIELDS)
+    trade['plan_uuid'] = plan_uuid
+    return trade
+
+
+def trade_list(buyer_region=None, seller_region=None, resource_class=None,
+               plan_uuid=None, marker=None, limit=None, context=None):
+    """A page of trades, oldest first."""
+    table = models.MarketTrade
+    query = sa.select(table, models.Plan.uuid).outerjoin(
+        models.Plan, table.plan_id == models.Plan.id)
+    for column, value in ((table.buyer_region, buyer_region),
+                          (table.seller_region, seller_region),
+                          (table.resource_class, resource_class),
+                          (models.Plan.uuid, plan_uuid)):
+        if value is not None:
+            query = query.where(column == value)
+    with api.read_session(context) as session:
+        query = paging_api.page_query(session, table, query, marker, limit)
+        return [_trade_dict(row, plan) for row, plan in session.execute(query)]
+
+
+def prices(resource_class=None, context=None):
+    """Per resource class: latest price, mean price, trade count."""
+    table = models.MarketTrade
+    query = sa.select(table.resource_class, table.price, table.quantity,
+                      table.created_at).order_by(table.id)
+    if resource_class is not None:
+        query = query.where(table.resource_class == resource_class)
+    result = {}
+    with api.read_session(context) as session:
+        for rc, price, quantity, created in session.execute(query):
+            entry = result.setdefault(rc, {
+                'resource_class': rc, 'trades': 0, 'quantity': 0.0,
+                '_value': 0.0})
+            entry['trades'] += 1
+            entry['quantity'] += quantity
+            entry['_value'] += price * quantity
+            entry['price'] = price
+            entry['updated_at'] = created
+    for entry in result.values():
+        value = entry.pop('_value')
+        entry['mean_price'] = (value / entry['quantity']
+                               if entry['quantity'] else entry['price'])
+    return [result[rc] for rc in sorted(result)]
+
+
+def orders(side, region=None, resource_class=None, context=None):
+    """Offers (``side`` 'sell') or bids ('buy'), per region and class."""
+    table = models.MarketTrade
+    column = table.seller_region if side == 'sell' else table.buyer_region
+    query = sa.select(column, table.resource_class, table.quantity,
+                      table.price, table.created_at).order_by(table.id)
+    if region is not None:
+        query = query.where(column == region)
+    if resource_class is not None:
+        query = query.where(table.resource_class == resource_class)
+    result = {}
+    with api.read_session(context) as session:
+        for name, rc, quantity, price, created in session.execute(query):
+            entry = result.setdefault((name, rc), {
+                'region': name, 'resource_class': rc, 'quantity': 0.0,
+                'trades': 0})
+            entry['quantity'] += quantity
+            entry['trades'] += 1
+            entry['price'] = price
+            entry['updated_at'] = created
+    return [result[key] for key in sorted(result)]
+
+
+def region_names(context=None):
+    """Every region that a reservation, a trade or a forecast names."""
+    with api.read_session(context) as session:
+        names = set(session.execute(
+            sa.select(models.Reservation.region).distinct()).scalars())
+        names.update(session.execute(
+            sa.select(models.MarketTrade.buyer_region).distinct()).scalars())
+        names.update(session.execute(
+            sa.select(models.MarketTrade.seller_region).distinct())
+            .scalars())
+        names.update(session.execute(
+            sa.select(models.Forecast.resource_id).where(
+                models.Forecast.resource_kind ==
+                constants.ResourceKind.REGION).distinct()).scalars())
+    return sorted(names)
+
+
+def region_get(name, context=None):
+    """What the database knows of one region.
+
+    :raises RegionNotFound: nothing names it.
+    """
+    if name not in region_names(context):
+        raise RegionNotFound(name=name)
+    return _region(context, name)
+
+
+def region_list(marker=None, limit=None, context=None):
+    """A page of regions, in name order; the marker is a name."""
+    names = region_names(context)
+    if marker is not None:
+        if marker not in names:
+            raise paging_api.MarkerNotFound(marker=marker)
+        names = [n for n in names if n > marker]
+    if limit is not None:
+        names = names[:int(limit)]
+    return [_region(context, name) for name in names]
+
+
+def _region(session_context, name):
+    reserved = collections.defaultdict(float)
+    position = {}
+    forecasts = {}
+    live = (constants.ReservationState.PENDING,
+            constants.ReservationState.ACTIVE)
+    with api.read_session(session_context) as session:
+        for resources, in session.execute(
+                sa.select(models.Reservation.resources).where(
+                    models.Reservation.region == name,
+                    models.Reservation.state.in_(live))):
+            for rc, amount in (resources or {}).items():
+                if isinstance(amount, (int, float)):
+                    reserved[rc] += amount
+        trade = models.MarketTrade
+        for buyer, rc, quantity in session.execute(
+                sa.select(trade.buyer_region, trade.resource_class,
+                          trade.quantity).where(
+                    sa.or_(trade.buyer_region == name,
+                           trade.seller_region == name))):
+            entry = position.setdefault(rc, {'bought': 0.0, 'sold': 0.0})
+            entry['bought' if buyer == name else 'sold'] += quantity
+        for fid, metric in session.execute(
+                sa.select(models.Forecast.id, models.Forecast.metric)
+                .where(models.Forecast.resource_kind ==
+                       constants.ResourceKind.REGION,
+                       models.Forecast.resource_id == name)
+                .order_by(models.Forecast.id)):
+            forecasts[metric] = fid
+    for entry in position.values():
+        entry['net'] = entry['bought'] - entry['sold']
+    return {'name': name, 'capacity': None, 'headroom': None,
+            'reserved': dict(reserved), 'market_position': position,
+            'latest_forecasts': forecasts}

@@ -1,0 +1,324 @@
+"""Plans and their actions, as irra-api reads and changes them.
+
+Every state change is a compare-and-set (``UPDATE ... WHERE state IN
+(...)``), so that two callers, or the API and the engine, cannot both move
+a plan or an action out of the same state. Functions return plain dicts.
+
+A plan's ``scope`` column holds what the API was given::
+
+    {"region": "RegionOne", "aggregate": "ssd", "availability_zone": "az1",
+     "exclusions": {"hosts": [...], "instances": [...]},
+     "mode": "one-shot" | "continuous",
+     "automation_level": "advisory" | "manual" | "partial" | "full",
+     "description": "..."}
+
+and its ``automation_level`` column the database's coarser level:
+``advisory`` for advisory, ``approval`` for manual and partial (a partial
+plan's low-risk actions may run before approval, see the executor),
+``automatic`` for full.
+"""
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from irra_openstack.db import api
+from irra_openstack.db import constants
+from irra_openstack.db import models
+from irra_openstack.db import paging_api
+from irra_openstack import exception
+
+PLAN_FIELDS = ('id', 'uuid', 'state', 'scope', 'automation_level',
+               'project_id', 'created_at', 'updated_at')
+ACTION_FIELDS = ('uuid', 'idempotency_key', 'action_type', 'state',
+                 'resource_id', 'resource_kind', 'source', 'destination',
+                 'reason', 'attempts', 'error', 'started_at', 'finished_at',
+                 'created_at', 'updated_at')
+
+#: Automation levels of the API, and the database level of each.
+AUTOMATION_LEVELS = {
+    'advisory': constants.AutomationLevel.ADVISORY,
+    'manual': constants.AutomationLevel.APPROVAL,
+    'partial': constants.AutomationLevel.APPROVAL,
+    'full': constants.AutomationLevel.AUTOMATIC,
+}
+
+
+class PlanNotFound(exception.IrraError):
+    msg_fmt = "Plan %(uuid)s was not found."
+
+
+class ActionNotFound(exception.IrraError):
+    msg_fmt = "Action %(uuid)s was not found in plan %(plan)s."
+
+
+class StateConflict(exception.IrraError):
+    """The plan or action is not in a state that allows the change."""
+
+    msg_fmt = ("%(what)s %(uuid)s is %(state)s; %(change)s needs it to be "
+               "%(expected)s.")
+
+
+def _plan_dict(row, counts=None):
+    plan = paging_api.as_dict(row, PLAN_FIELDS)
+    if counts is not None:
+        plan['action_counts'] = counts
+    return plan
+
+
+def _action_dict(row, plan_uuid):
+    action = paging_api.as_dict(row, ACTION_FIELDS)
+    action['plan_uuid'] = plan_uuid
+    return action
+
+
+def _counts(session, plan_id):
+    rows = session.execute(
+        sa.select(models.Action.state, sa.func.count())
+        .where(models.Action.plan_id == plan_id)
+        .group_by(models.Action.state)).all()
+    return {state: count for state, count in rows}
+
+
+def plan_create(scope, automation_level, project_id, context=None):
+    """Create a PENDING plan; ``automation_level`` is the API's level."""
+    scope = dict(scope, automation_level=automation_level)
+    with api.write_session(context) as session:
+        row = models.Plan(scope=scope, project_id=project_id,
+                          automation_level=AUTOMATION_LEVELS[
+                              automation_level],
+                          state=constants.PlanState.PENDING)
+        session.add(row)
+        session.flush()
+        return _plan_dict(row, {})
+
+
+def _plan_row(session, uuid):
+    row = session.execute(sa.select(models.Plan).where(
+        models.Plan.uuid == uuid)).scalars().first()
+    if row is None:
+        raise PlanNotFound(uuid=uuid)
+    return row
+
+
+def plan_get(uuid, context=None):
+    """The plan ``uuid`` with its action counts by state.
+
+    :raises PlanNotFound: there is none.
+    """
+    with api.read_session(context) as session:
+        row = _plan_row(session, uuid)
+        return _plan_dict(row, _counts(session, row.id))
+
+
+def plan_list(project_id=None, state=None, marker=None, limit=None,
+              context=None):
+    """A page of plans; ``project_id`` None means every project's."""
+    query = sa.select(models.Plan)
+    if project_id is not None:
+        query = query.where(models.Plan.project_id == project_id)
+    if state is not None:
+        query = query.where(models.Plan.state == state)
+    with api.read_session(context) as session:
+        query = paging_api.page_query(session, models.Plan, query, marker,
+                                      limit)
+        return [_plan_dict(row) for row in session.scalars(query)]
+
+
+def plan_transition(uuid, expected, new_state, change, context=None):
+    """Move a plan from one of ``expected`` states to ``new_state``.
+
+    Cancelling a plan also cancels its PENDING actions, in the same
+    transaction.
+
+    :raises StateConflict: the plan is in another state.
+    :returns: (the plan before, the plan after), as dicts.
+    """
+    with api.write_session(context) as session:
+        row = _plan_row(session, uuid)
+        before = _plan_dict(row)
+        result = session.execute(
+            sa.update(models.Plan)
+            .where(models.Plan.id == row.id,
+                   models.Plan.state.in_(expected))
+            .values(state=new_state, updated_at=timeutils.utcnow())
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            session.refresh(row)
+            raise StateConflict(what='Plan', uuid=uuid, state=row.state,
+                                change=change,
+                                expected=' or '.join(expected))
+        if new_state == constants.PlanState.CANCELLED:
+            session.execute(
+                sa.update(models.Action)
+                .where(models.Action.plan_id == row.id,
+                       models.Action.state ==
+                       constants.ActionState.PENDING)
+                .values(state=constants.ActionState.CANCELLED,
+                        updated_at=timeutils.utcnow(),
+                        finished_at=timeutils.utcnow())
+                .execution_options(synchronize_session=False))
+        session.refresh(row)
+        return before, _plan_dict(row, _counts(session, row.id))
+
+
+def action_list(plan_uuid, state=None, marker=None, limit=None,
+                context=None):
+    """A page of a plan's actions.
+
+    :raises PlanNotFound: there is no such plan.
+    """
+    with api.read_session(context) as session:
+        plan = _plan_row(session, plan_uuid)
+        query = sa.select(models.Action).where(
+            models.Action.plan_id == plan.id)
+        if state is not None:
+            query = query.where(models.Action.state == state)
+        query = paging_api.page_query(session, models.Action, query, marker,
+                                      limit)
+        return _plan_dict(plan), [_action_dict(row, plan_uuid)
+                                  for row in session.scalars(query)]
+
+
+def _action_row(session, plan, action_uuid):
+    row = session.execute(sa.select(models.Action).where(
+        models.Action.plan_id == plan.id,
+        models.Action.uuid == action_uuid)).scalars().first()
+    if row is None:
+        raise ActionNotFound(uuid=action_uuid, plan=plan.uuid)
+    return row
+
+
+def action_get(plan_uuid, action_uuid, context=None):
+    """(plan, action) as dicts.
+
+    :raises PlanNotFound, ActionNotFound: there is no such plan or action.
+    """
+    with api.read_session(context) as session:
+        plan = _plan_row(session, plan_uuid)
+        return _plan_dict(plan), _action_dict(
+            _action_row(session, plan, action_uuid), plan_uuid)
+
+
+def settled_state(states):
+    """The final state of a plan whose actions are all in ``states``.
+
+    None while an action has not ended. A plan SUCCEEDED only when every
+    action SUCCEEDED or was SKIPPED; one FAILED action makes it FAILED.
+    """
+    states = list(states)
+    if any(s not in constants.ActionState.FINAL for s in states):
+        return None
+    if constants.ActionState.FAILED in states:
+        return constants.PlanState.FAILED
+    if constants.ActionState.CANCELLED in states:
+        return constants.PlanState.CANCELLED
+    return constants.PlanState.SUCCEEDED
+
+
+def _note(row, event, note):
+    reason = dict(row.reason or {})
+    notes = list(reason.get('operator_notes') or [])
+    notes.append(dict(note, event=event,
+                      at=timeutils.utcnow().isoformat(timespec='seconds')
+                      + 'Z'))
+    reason['operator_notes'] = notes
+    return reason
+
+
+def _action_transition(plan_uuid, action_uuid, expected, new_state, change,
+                       note, plan_states, context, extra=None,
+                       then=None):
+    """Move an action to ``new_state``, then call ``then(session, plan)``.
+
+    All in one transaction. :returns: (action before, action after, plan
+    before, plan after), as dicts.
+    """
+    with api.write_session(context) as session:
+        plan = _plan_row(session, plan_uuid)
+        if plan.state not in plan_states:
+            raise StateConflict(what='Plan', uuid=plan_uuid,
+                                state=plan.state, change=change,
+                                expected=' or '.join(plan_states))
+        row = _action_row(session, plan, action_uuid)
+        plan_before = _plan_dict(plan)
+        before = _action_dict(row, plan_uuid)
+        values = dict(state=new_state, updated_at=timeutils.utcnow(),
+                      reason=_note(row, change, note))
+        values.update(extra or {})
+        result = session.execute(
+            sa.update(models.Action)
+            .where(models.Action.id == row.id,
+                   models.Action.state.in_(expected))
+            .values(**values)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            session.refresh(row)
+            raise StateConflict(what='Action', uuid=action_uuid,
+                                state=row.state, change=change,
+                                expected=' or '.join(expected))
+        if then is not None:
+            then(session, plan)
+        session.refresh(plan)
+        session.refresh(row)
+        return (before, _action_dict(row, plan_uuid), plan_before,
+                _plan_dict(plan, _counts(session, plan.id)))
+
+
+def _set_plan_state(session, plan, expected, new_state):
+    session.execute(
+        sa.update(models.Plan)
+        .where(models.Plan.id == plan.id, models.Plan.state == expected)
+        .values(state=new_state, updated_at=timeutils.utcnow())
+        .execution_options(synchronize_session=False))
+
+
+def _settle(session, plan):
+    """End an ONGOING plan whose actions have all ended."""
+    if plan.state != constants.PlanState.ONGOING:
+        return
+    states = session.execute(sa.select(models.Action.state).where(
+        models.Action.plan_id == plan.id)).scalars().all()
+    final = settled_state(states)
+    if final is not None:
+        _set_plan_state(session, plan, constants.PlanState.ONGOING, final)
+
+
+def _reopen(session, plan):
+    """A FAILED plan whose action is retried is APPROVED to run again."""
+    _set_plan_state(session, plan, constants.PlanState.FAILED,
+                    constants.PlanState.APPROVED)
+
+
+def action_skip(plan_uuid, action_uuid, note, context=None):
+    """Skip a PENDING action of a plan that has not ended.
+
+    When that was the plan's last unfinished action and the plan is
+    ONGOING, the plan ends, SUCCEEDED only if no action FAILED.
+
+    :raises StateConflict: the action is not PENDING, or the plan ended.
+    :returns: (action before, action after, plan before, plan after).
+    """
+    plan_states = (constants.PlanState.PENDING, constants.PlanState.APPROVED,
+                   constants.PlanState.ONGOING)
+    return _action_transition(
+        plan_uuid, action_uuid, (constants.ActionState.PENDING,),
+        constants.ActionState.SKIPPED, 'skip', note, plan_states, context,
+        extra={'finished_at': timeutils.utcnow()}, then=_settle)
+
+
+def action_retry(plan_uuid, action_uuid, note, context=None):
+    """Make a FAILED action PENDING again, so that it runs again.
+
+    A FAILED plan becomes APPROVED again, to be run; the attempts counter
+    and the last error are kept.
+
+    :raises StateConflict: the action is not FAILED, or the plan was
+        cancelled, superseded or has not run.
+    :returns: (action before, action after, plan before, plan after).
+    """
+    plan_states = (constants.PlanState.APPROVED, constants.PlanState.ONGOING,
+                   constants.PlanState.FAILED)
+    return _action_transition(
+        plan_uuid, action_uuid, (constants.ActionState.FAILED,),
+        constants.ActionState.PENDING, 'retry', note, plan_states, context,
+        extra={'finished_at': None}, then=_reopen)
