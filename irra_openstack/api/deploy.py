@@ -114,12 +114,12 @@ def loadapp(conf, notifier=None, configure_db=True):
     app = PublicPaths(authenticated, app, healthcheck.Healthcheck(None, conf))
     app = FaultWrapper(app)
     app = sizelimit.RequestBodySizeLimiter(app, conf)
-    app = cors.CORS(app, conf)
     cors.set_defaults(
         allow_headers=['X-Auth-Token', 'X-OpenStack-Request-Id',
                        microversion.HEADER, 'Content-Type'],
         expose_headers=['X-OpenStack-Request-Id', microversion.HEADER,
                         'ETag'],
         allow_methods=['GET', 'POST', 'PATCH', 'DELETE'])
+    app = cors.CORS(app, conf)
     app = request_id.RequestId(app)
     return app

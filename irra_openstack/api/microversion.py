@@ -33,7 +33,7 @@ VERSIONS = (
             'ETag.'),
 )
 
-_VERSION_RE = re.compile(r'^([1-9][0-9]*)\.(0|[1-9][0-9]*)$')
+_VERSION_RE = re.compile(r'^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$')
 
 
 class Version(tuple):
