@@ -27,6 +27,8 @@ def init_application(conf=None, argv=None):
     from irra_openstack.api import deploy
 
     conf = conf if conf is not None else irra_conf.CONF
+    irra_conf.register_opts(conf)
+    irra_conf.register_opts(conf)
     files = os.environ.get(CONFIG_FILES_ENV)
     default_files = ([f for f in files.split(',') if f] if files else
                      [f for f in cfg.find_config_files(project='irra')

@@ -1,0 +1,1 @@
+"""``openstack irra ...``: the OpenStackClient plugin of irra."""
