@@ -349,12 +349,11 @@ class HttpClient:
                 failure = None
                 if resp.status_code >= 500:
                     failure = 'HTTP %d' % resp.status_code
-            except ks_exc.ConnectTimeout:
-                failure = 'connect timeout after %.1f s' % self.timeout
+            except (ks_exc.ConnectTimeout, ks_exc.RequestTimeout):
+                # keystoneauth reports a read timeout as ConnectTimeout
+                failure = 'no answer within %.1f s' % self.timeout
             except ks_exc.ConnectFailure as exc:
                 failure = 'cannot connect (%s)' % type(exc).__name__
-            except ks_exc.RequestTimeout:
-                failure = 'no answer within %.1f s' % self.timeout
             except ks_exc.ClientException as exc:
                 failure = '%s: %s' % (type(exc).__name__, exc)
             if failure is None:

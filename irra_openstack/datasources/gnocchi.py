@@ -104,8 +104,11 @@ class GnocchiDatasource(base.Datasource):
         body = {'resource_type': rtype,
                 'operations': '(aggregate sum (metric %s %s))'
                 % (metric, agg)}
-        if search:
-            body['search'] = search
+        # Gnocchi needs a search with a resource type: the resources alive
+        # at some time in the window (so VMs deleted in mid-window count).
+        alive = {'or': [{'=': {'ended_at': None}},
+                        {'>=': {'ended_at': _iso(start)}}]}
+        body['search'] = {'and': [alive, search]} if search else alive
         params = {'start': _iso(start), 'stop': _iso(end),
                   'granularity': int(step), 'needed_overlap': 0,
                   'fill': 'dropna', 'details': 'false',
@@ -139,8 +142,10 @@ class GnocchiDatasource(base.Datasource):
     def query_one(self, region, spec, start, end, step, resource,
                   kind='vm'):
         group = parse_source(spec.source)[2]
+        one = {'=': {group: resource}}
         metric, group, body, params = self._body_params(
-            spec, start, end, step, {'=': {group: resource}})
+            spec, start, end, step,
+            {'and': [one, self.search]} if self.search else one)
         answer = self._post(region, metric, body, params)
         try:
             points = answer['measures']['aggregated']

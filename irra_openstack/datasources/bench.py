@@ -1,0 +1,324 @@
+"""Real-shaped measures for real servers, and the datasource benchmark.
+
+:func:`make_truth` draws a real-shaped workload (a daily cycle, noise,
+bursts, gaps, VMs that start or stop in mid-window, a restarted VM whose
+CPU counter resets). :func:`to_measures` turns it into what Ceilometer
+would have sent: cumulative counters (CPU ns, bytes) sampled once per step
+with a phase and jitter, per-disk and per-interface devices, and gauges.
+:func:`load_gnocchi` and :func:`load_prometheus` put the measures into real
+servers (:mod:`.servers`). :func:`expected` says what a datasource must
+read back, by the rules of :mod:`.base`, written independently of it.
+
+:func:`run` is ``irra-manage bench datasource``: it loads both servers and
+times the batched pull against the per-VM loop on the same data.
+"""
+
+import dataclasses
+import os
+import time
+import uuid
+
+import numpy as np
+
+from irra_openstack.datasources import base
+from irra_openstack.datasources import gnocchi
+from irra_openstack.datasources import prometheus
+from irra_openstack.datasources import servers
+from irra_openstack import frame as frame_mod
+
+#: Metrics of the truth (irra names) and how Ceilometer reports them.
+METRICS = ('cpu_util', 'mem_used', 'disk_read_bps', 'net_in_bps')
+
+
+@dataclasses.dataclass
+class Truth:
+    """The workload of one region."""
+
+    region: str
+    frame: frame_mod.MetricFrame       # observed values (NaN: no sample)
+    underlying: np.ndarray             # (R, M, T) values, gaps filled
+    vcpus: np.ndarray                  # (R,)
+    phase: np.ndarray                  # (R,) seconds after each step
+    jitter: np.ndarray                 # (R, T) seconds
+    reset_at: dict                     # {resource index: step}
+    n_nics: int = 2
+
+
+def make_truth(region, n_vms, n_steps, start, step=300, seed=0,
+               gap_rate=0.03, churn=True, reset=True):
+    rng = np.random.default_rng(seed)
+    t = start + step * np.arange(n_steps)
+    day = 2 * np.pi * ((t % 86400) / 86400.0)
+    level = rng.uniform(5, 60, n_vms)[:, None]
+    amp = rng.uniform(0.1, 0.8, n_vms)[:, None]
+    cpu = level * (1 + amp * np.sin(day - rng.uniform(0, 6.28, n_vms)[
+        :, None])) + rng.gamma(2.0, 2.0, (n_vms, n_steps))
+    bursts = rng.random((n_vms, n_steps)) < 0.01
+    cpu = np.clip(np.where(bursts, cpu * 2.5, cpu), 0.5, 100.0)
+    vcpus = rng.choice([1, 2, 4, 8], n_vms).astype(float)
+    ram = vcpus * 2048
+    mem = np.clip(ram[:, None] * (0.3 + 0.4 * cpu / 100.0)
+                  + rng.normal(0, 20, (n_vms, n_steps)), 64, None)
+    disk = np.abs(rng.lognormal(11, 1.0, (n_vms, n_steps)) * cpu / 50)
+    net = np.abs(rng.lognormal(10, 1.2, (n_vms, n_steps)) * cpu / 50)
+    under = np.stack([cpu, mem, disk, net], axis=1).round(3)
+    observed = under.copy()
+    gaps = rng.random((n_vms, n_steps)) < gap_rate
+    observed[np.repeat(gaps[:, None, :], 4, axis=1)] = np.nan
+    alive = np.ones((n_vms, n_steps), bool)
+    if churn and n_vms >= 4 and n_steps >= 8:
+        alive[0, :n_steps // 3] = False          # appears in mid-window
+        alive[1, 2 * n_steps // 3:] = False      # disappears
+    observed[np.repeat(~alive[:, None, :], 4, axis=1)] = np.nan
+    under[np.repeat(~alive[:, None, :], 4, axis=1)] = np.nan
+    resets = {}
+    if reset and n_vms >= 3 and n_steps >= 8:
+        k = n_steps // 2
+        observed[2, :, k - 1:k + 1] = under[2, :, k - 1:k + 1]
+        resets[2] = k
+    names = [str(uuid.uuid5(uuid.NAMESPACE_DNS, '%s.vm%d.%d' % (
+        region, i, seed))) for i in range(n_vms)]
+    frame = frame_mod.MetricFrame(
+        start=start, step=step, resources=names, metrics=METRICS,
+        values=observed, kind='vm',
+        units={m: base.unit_of(m) for m in METRICS},
+        attributes={n: {'vcpus': int(v), 'ram_mb': int(r)}
+                    for n, v, r in zip(names, vcpus, ram)})
+    return Truth(region=region, frame=frame, underlying=under, vcpus=vcpus,
+                 phase=rng.uniform(5, 60, n_vms),
+                 jitter=rng.uniform(-4, 4, (n_vms, n_steps)),
+                 reset_at=resets)
+
+
+def _counters(truth):
+    """Cumulative counters (value x seconds) of the underlying values.
+
+    A VM that is not alive adds nothing; the VM in ``reset_at`` restarts
+    its counters from zero at the start of that step.
+    """
+    inc = np.nan_to_num(truth.underlying) * truth.frame.step
+    c = np.cumsum(inc, axis=2)
+    for r, k in truth.reset_at.items():
+        c[r, :, k:] -= c[r, :, k - 1:k]
+    return c
+
+
+def to_measures(truth):
+    """``(times, cpu_ns, mem_mb, disk_bytes, net_bytes_per_nic)``.
+
+    Arrays are (R, T) (net: (R, nics, T)); NaN where no sample was sent.
+    Samples are sent ``phase`` (5-60 s, per VM) plus a jitter of a few
+    seconds after the start of each step, as a polling agent does.
+    """
+    f = truth.frame
+    times = (f.times[None, :] + truth.phase[:, None]
+             + truth.jitter).round(3)
+    c = _counters(truth)
+    sent = ~np.isnan(f.values[:, 0, :])
+    cpu_ns = np.where(sent, c[:, 0, :] / 100.0 * truth.vcpus[:, None]
+                      * 1e9, np.nan)
+    mem = np.where(sent, f.values[:, 1, :], np.nan)
+    disk = np.where(sent, c[:, 2, :], np.nan)
+    share = np.array([0.6, 0.4])[:truth.n_nics]
+    net = np.where(sent[:, None, :],
+                   c[:, 3, None, :] * share[None, :, None], np.nan)
+    return times, cpu_ns, mem, disk, net
+
+
+def expected(truth):
+    """What a datasource must read back, by the rules of :mod:`.base`.
+
+    Gauges: the observed value. Counters: the mean of the underlying values
+    since the previous sample (a reset makes the step's value its own).
+    Written as plain loops, independently of :func:`base.counter_to_rate`.
+    """
+    f = truth.frame
+    out = f.values.copy()
+    sent = ~np.isnan(f.values[:, 0, :])
+    for r in range(f.n_resources):
+        prev = None
+        for k in range(f.n_steps):
+            if not sent[r, k]:
+                continue
+            for m in (0, 2, 3):
+                if prev is None:
+                    out[r, m, k] = np.nan
+                elif truth.reset_at.get(r) == k:
+                    out[r, m, k] = truth.underlying[r, m, k] / (k - prev)
+                else:
+                    out[r, m, k] = np.mean(
+                        truth.underlying[r, m, prev + 1:k + 1])
+            prev = k
+    return out
+
+
+# -- loading real servers ------------------------------------------------
+
+def load_gnocchi(server, truths, vcpus_metric=True):
+    """Put the truths' measures into a :class:`servers.GnocchiServer`."""
+    for truth in truths:
+        f = truth.frame
+        times, cpu_ns, mem, disk, net = to_measures(truth)
+        inst, disks, nics = [], [], []
+        measures = {}
+        for i, vm in enumerate(f.resources):
+            mets = ['cpu', 'memory.usage'] + (['vcpus'] if vcpus_metric
+                                              else [])
+            inst.append((vm, {'host': 'cmp-%d' % (i % 7)}, mets))
+            measures[vm] = {'cpu': (times[i], cpu_ns[i]),
+                            'memory.usage': (times[i], mem[i])}
+            if vcpus_metric:
+                measures[vm]['vcpus'] = (times[i], np.where(
+                    np.isnan(mem[i]), np.nan, truth.vcpus[i]))
+            did = str(uuid.uuid5(uuid.NAMESPACE_URL, vm + '/vda'))
+            disks.append((did, {'instance_id': vm, 'name': 'vda'},
+                          ['disk.device.read.bytes']))
+            measures[did] = {'disk.device.read.bytes': (times[i], disk[i])}
+            for n in range(truth.n_nics):
+                nid = str(uuid.uuid5(uuid.NAMESPACE_URL, vm + '/tap%d' % n))
+                nics.append((nid, {'instance_id': vm, 'name': 'tap%d' % n},
+                             ['network.incoming.bytes']))
+                measures[nid] = {'network.incoming.bytes': (times[i],
+                                                            net[i, n])}
+        server.create_resources('instance', inst)
+        server.create_resources('instance_disk', disks)
+        server.create_resources('instance_network_interface', nics)
+        server.push(measures)
+    server.wait_processed()
+
+
+def prometheus_families(truth, time_shift=0):
+    """OpenMetrics families of one region, as sg-core exposes Ceilometer."""
+    f = truth.frame
+    times, cpu_ns, mem, disk, net = to_measures(truth)
+    times = times + time_shift
+    fam = {'ceilometer_cpu': [], 'ceilometer_memory_usage': [],
+           'ceilometer_vcpus': [], 'ceilometer_disk_device_read_bytes': [],
+           'ceilometer_network_incoming_bytes': []}
+    for i, vm in enumerate(f.resources):
+        fam['ceilometer_cpu'].append(({'resource': vm}, times[i],
+                                      cpu_ns[i]))
+        fam['ceilometer_memory_usage'].append(({'resource': vm}, times[i],
+                                               mem[i]))
+        fam['ceilometer_vcpus'].append(({'resource': vm}, times[i],
+                                        np.where(np.isnan(mem[i]), np.nan,
+                                                 truth.vcpus[i])))
+        fam['ceilometer_disk_device_read_bytes'].append(
+            ({'resource': vm + '-vda', 'vm_instance': vm}, times[i],
+             disk[i]))
+        for n in range(truth.n_nics):
+            fam['ceilometer_network_incoming_bytes'].append(
+                ({'resource': '%s-tap%d' % (vm, n), 'vm_instance': vm},
+                 times[i], net[i, n]))
+    return list(fam.items())
+
+
+def load_prometheus(truth, time_shift=0):
+    """A started :class:`servers.PrometheusServer` holding one region."""
+    server = servers.PrometheusServer()
+    try:
+        path = os.path.join(server.root, 'in.om')
+        servers.write_openmetrics(path, prometheus_families(truth,
+                                                            time_shift))
+        server.backfill(path)
+        os.unlink(path)
+        server.start()
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+# -- the benchmark -------------------------------------------------------
+
+def _compare(ds, truth, metrics):
+    f = truth.frame
+    step = f.step
+    res = {r: [] for r in ds.regions}
+    res[truth.region] = list(f.resources)
+    batched = ds.fetch(f.start, f.end, step, metrics=metrics)
+    loop = ds.fetch_per_resource(f.start, f.end, step, res,
+                                 metrics=metrics)
+    exp = expected(truth)
+    mi = [METRICS.index(m) for m in metrics]
+    errs = {}
+    for label, r in (('batched', batched), ('per_vm', loop)):
+        fr = r.frames.get(truth.region)
+        if fr is None:
+            errs[label] = None
+            continue
+        got = fr.select(resources=f.resources).values
+        want = exp[:, mi, :]
+        both = ~np.isnan(got) & ~np.isnan(want)
+        errs[label] = {
+            'max_rel_error': float(np.max(np.abs(got[both] - want[both])
+                                          / np.maximum(np.abs(want[both]),
+                                                       1e-9)))
+            if both.any() else None,
+            'values': int(both.sum()),
+            'missing_mismatch': int((np.isnan(got) != np.isnan(want)).sum()),
+        }
+    out = {
+        'batched': {'requests': batched.requests,
+                    'seconds': round(batched.seconds, 3),
+                    'complete': batched.complete,
+                    'accuracy': errs['batched']},
+        'per_vm': {'requests': loop.requests,
+                   'seconds': round(loop.seconds, 3),
+                   'complete': loop.complete,
+                   'accuracy': errs['per_vm']},
+    }
+    out['request_ratio'] = round(loop.requests / max(batched.requests, 1),
+                                 1)
+    out['speedup'] = round(loop.seconds / max(batched.seconds, 1e-9), 1)
+    out['targets_met'] = bool(out['request_ratio'] >= 10
+                              and out['speedup'] >= 5
+                              and batched.seconds <= 30
+                              and batched.complete)
+    return out
+
+
+def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
+        which=('gnocchi', 'prometheus'), progress=print, seed=0):
+    """Load real servers and compare the batched pull with per-VM queries.
+
+    :returns: a JSON-able dict.
+    """
+    n_steps = int(hours * 3600 // step)
+    now = int(time.time()) // step * step
+    start = now - n_steps * step - 2 * 3600
+    truth = make_truth('bench', n_vms, n_steps, start, step, seed=seed,
+                       churn=False, reset=True)
+    truth.frame = truth.frame.replace(attributes={})
+    result = {'vms': n_vms, 'steps': n_steps, 'step': step,
+              'metrics': list(metrics), 'hours': hours,
+              'targets': {'request_ratio': 10, 'speedup': 5,
+                          'batched_seconds_max': 30}}
+    if 'gnocchi' in which:
+        g = servers.GnocchiServer()
+        try:
+            t0 = time.monotonic()
+            g.start()
+            g.setup_ceilometer_types(step, n_steps + 48)
+            load_gnocchi(g, [truth])
+            progress('gnocchi loaded in %.0f s' % (time.monotonic() - t0))
+            ds = gnocchi.GnocchiDatasource(
+                [base.Region('bench', g.url, session=g.session())],
+                timeout=600, retries=0)
+            result['gnocchi'] = _compare(ds, truth, metrics)
+            progress('gnocchi: %s' % result['gnocchi'])
+        finally:
+            g.stop()
+    if 'prometheus' in which:
+        t0 = time.monotonic()
+        p = load_prometheus(truth)
+        try:
+            progress('prometheus loaded in %.0f s'
+                     % (time.monotonic() - t0))
+            ds = prometheus.PrometheusDatasource(
+                [base.Region('bench', p.url)], timeout=600, retries=0)
+            result['prometheus'] = _compare(ds, truth, metrics)
+            progress('prometheus: %s' % result['prometheus'])
+        finally:
+            p.stop()
+    return result
