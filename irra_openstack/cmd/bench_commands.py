@@ -120,3 +120,35 @@ class BenchCommands:
             with open(json_out, 'w') as f:
                 f.write(text + '\n')
         print(text)
+
+    @common.args('--vms', type=int, default=2000, metavar='N',
+                 help='VMs in the region (default 2000).')
+    @common.args('--hours', type=float, default=24.0,
+                 help='Hours pulled (default 24).')
+    @common.args('--step', type=int, default=300, metavar='SECONDS',
+                 help='Step of the grid (default 300).')
+    @common.args('--metrics', default='cpu_util,mem_used', metavar='A,B',
+                 help='Metrics pulled (default cpu_util,mem_used; also '
+                      'disk_read_bps, net_in_bps).')
+    @common.args('--servers', default='gnocchi,prometheus', metavar='A,B',
+                 help='Real servers to start and load (default both).')
+    @common.args('--json', dest='json_out', default=None, metavar='OUT',
+                 help='Also write the result to this JSON file.')
+    def datasource(self, vms=2000, hours=24.0, step=300,
+                   metrics='cpu_util,mem_used', servers='gnocchi,prometheus',
+                   json_out=None):
+        """Batched vs per-VM pulls from real Gnocchi and Prometheus."""
+        import sys
+
+        from irra_openstack.datasources import bench as ds_bench
+
+        result = ds_bench.run(
+            n_vms=vms, hours=hours, step=step,
+            metrics=[m.strip() for m in metrics.split(',') if m.strip()],
+            which=[s.strip() for s in servers.split(',') if s.strip()],
+            progress=lambda msg: print(msg, file=sys.stderr))
+        text = json.dumps(result, indent=2, sort_keys=True)
+        if json_out:
+            with open(json_out, 'w') as f:
+                f.write(text + '\n')
+        print(text)
