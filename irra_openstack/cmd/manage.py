@@ -68,41 +68,48 @@ category_opt = cfg.SubCommandOpt(
     help='Available categories', handler=add_command_parsers)
 
 
-def _action_kwargs(func):
-    """The parsed arguments that ``func`` takes, from CONF.category."""
+def _action_kwargs(conf, func):
+    """The parsed arguments that ``func`` takes, from conf.category."""
     kwargs = {}
     for a, kw in getattr(func, 'args', []):
         dest = kw.get('dest') or a[-1].lstrip('-').replace('-', '_')
-        value = getattr(CONF.category, 'action_kwarg_' + dest, None)
+        value = getattr(conf.category, 'action_kwarg_' + dest, None)
         if value is None:
-            value = getattr(CONF.category, dest, None)
+            value = getattr(conf.category, dest, None)
         kwargs[dest] = value
     return kwargs
 
 
-def main(argv=None):
+def main(argv=None, conf=None):
+    """Run irra-manage; returns the exit code.
+
+    ``conf`` is the configuration object to parse into, the global
+    ``cfg.CONF`` by default (tests pass a private one).
+    """
     argv = sys.argv[1:] if argv is None else argv
-    CONF.register_cli_opt(category_opt)
-    logging.register_options(CONF)
+    conf = CONF if conf is None else conf
+    irra_conf.register_opts(conf)
+    conf.register_cli_opt(category_opt)
+    logging.register_options(conf)
     # Logs go to standard error, so that they never mix with a command's
     # output; alembic's progress lines are shown only with --debug.
-    CONF.set_default('use_stderr', True)
+    conf.set_default('use_stderr', True)
     logging.set_defaults(default_log_levels=(
         logging.get_default_log_levels() + ['alembic=WARN']))
     try:
-        CONF(argv, project='irra', prog='irra-manage',
+        conf(argv, project='irra', prog='irra-manage',
              version=version.version_string(),
              default_config_files=_default_config_files())
     except cfg.Error as exc:
         print('ERROR: %s' % exc, file=sys.stderr)
         return 1
-    logging.setup(CONF, 'irra')
-    func = CONF.category.action_fn
-    command = CONF.category.command_class(CONF)
+    logging.setup(conf, 'irra')
+    func = conf.category.action_fn
+    command = conf.category.command_class(conf)
     try:
-        result = func(command, **_action_kwargs(func))
+        result = func(command, **_action_kwargs(conf, func))
     except exception.IrraError as exc:
-        if CONF.debug:
+        if conf.debug:
             LOG.exception('Command failed')
         print('ERROR: %s' % exc, file=sys.stderr)
         return 1
@@ -110,7 +117,7 @@ def main(argv=None):
         print('Interrupted.', file=sys.stderr)
         return 130
     except Exception as exc:
-        if CONF.debug:
+        if conf.debug:
             LOG.exception('Unexpected error')
         print('ERROR: unexpected %s: %s (run again with --debug for the '
               'details, and please report it)' % (type(exc).__name__, exc),

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import fixtures
+from oslo_config import cfg
 
 from irra_openstack.cmd import manage
 from tests import base
@@ -18,14 +19,14 @@ class ManageMainTest(base.TestCase):
         self.stderr = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
-        # main() registers its options on the global CONF; start clean.
-        # Cleanups run last first: reset, then unregister.
-        self.addCleanup(manage.CONF.unregister_opt, manage.category_opt)
-        self.addCleanup(manage.CONF.reset)
+        # A private configuration object: the global one may hold another
+        # service's options in this process.
+        self.main_conf = cfg.ConfigOpts()
 
     def test_plugin_list(self):
         rc = manage.main(['plugin', 'list',
-                          '--namespace', 'irra.trace_formats'])
+                          '--namespace', 'irra.trace_formats'],
+                         conf=self.main_conf)
         self.assertEqual(0, rc)
         out = self.stdout.getvalue()
         self.assertIn('irra.trace_formats (trace format):', out)
@@ -33,7 +34,7 @@ class ManageMainTest(base.TestCase):
 
     def test_bad_config_file_is_one_line(self):
         rc = manage.main(['--config-file', '/nonexistent/irra.conf',
-                          'plugin', 'list'])
+                          'plugin', 'list'], conf=self.main_conf)
         self.assertEqual(1, rc)
         err = self.stderr.getvalue()
         self.assertTrue(err.startswith('ERROR: '), err)
