@@ -389,6 +389,67 @@ class PrometheusServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class PlacementServer:
+    """A private Placement (openstack-placement) on sqlite, noauth2.
+
+    The token ``admin`` is an admin; keystoneauth's ``admin_token``
+    (:class:`keystoneauth1.token_endpoint.Token`) talks to it.
+    """
+
+    def __init__(self, root=None):
+        self.root = root or tempfile.mkdtemp(prefix='irra-placement-')
+        self.port = None
+        self._proc = None
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self.port
+
+    @staticmethod
+    def find_bin():
+        for c in (os.environ.get('IRRA_PLACEMENT_VENV'),
+                  os.path.join(_REPO, '.tox', 'placement-server'),
+                  '/tmp/venv-placement'):
+            if c and os.access(os.path.join(c, 'bin', 'uwsgi'), os.X_OK) \
+                    and os.path.exists(os.path.join(c, 'bin',
+                                                    'placement-manage')):
+                return os.path.join(c, 'bin')
+        raise ServerError(
+            reason="Placement is not installed: no virtualenv with "
+                   "openstack-placement and uwsgi in $IRRA_PLACEMENT_VENV, "
+                   ".tox/placement-server or /tmp/venv-placement. Install "
+                   "it with: python3 -m venv /tmp/venv-placement && "
+                   "/tmp/venv-placement/bin/pip install openstack-placement "
+                   "uwsgi")
+
+    def start(self, timeout=60):
+        bin_dir = self.find_bin()
+        self.port = free_port()
+        with open(os.path.join(self.root, 'placement.conf'), 'w') as f:
+            f.write('[DEFAULT]\ndebug = false\n[api]\nauth_strategy = '
+                    'noauth2\n[placement_database]\nconnection = '
+                    'sqlite:///%s\nsync_on_startup = true\n'
+                    % os.path.join(self.root, 'placement.sqlite'))
+        env = dict(os.environ, OS_PLACEMENT_CONFIG_DIR=self.root,
+                   VIRTUAL_ENV=os.path.dirname(bin_dir))
+        env.pop('PYTHONPATH', None)
+        self._log = os.path.join(self.root, 'placement.log')
+        self._proc = subprocess.Popen(
+            [os.path.join(bin_dir, 'uwsgi'), '--http',
+             '127.0.0.1:%d' % self.port, '--master', '--die-on-term',
+             '--processes', '1', '--need-app', '--module',
+             'placement.wsgi.api:application', '-H',
+             os.path.dirname(bin_dir), '--logto', self._log],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        _wait_http(self.url + '/', timeout, self._proc, self._log)
+        return self
+
+    def stop(self):
+        _stop(self._proc)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def write_openmetrics(path, families):
     """Write OpenMetrics text for promtool.
 
