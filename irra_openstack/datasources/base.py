@@ -647,9 +647,16 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
                         rname, m, 'region not configured for %s'
                         % self.name))
                 continue
-            frame, missing = self._fetch_region(
-                region, names, specs_all, start, end, step, kind,
-                attributes or {}, resources)
+            try:
+                frame, missing = self._fetch_region(
+                    region, names, specs_all, start, end, step, kind,
+                    attributes or {}, resources)
+            except Exception as exc:  # noqa: broad - never escape a cycle
+                LOG.exception('%s: unexpected error in region %s',
+                              self.name, rname)
+                frame, missing = None, [
+                    Missing(rname, m, 'unexpected %s: %s'
+                            % (type(exc).__name__, exc)) for m in names]
             result.missing.extend(missing)
             if frame is not None:
                 result.frames[rname] = frame
@@ -779,7 +786,7 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
                 s = self.query(region, self.vcpus_metric,
                                start + region.clock_offset,
                                end + region.clock_offset, step, kind=kind)
-            except DatasourceError as exc:
+            except Exception as exc:  # noqa: broad - never escape a cycle
                 missing.append(Missing(region.name, 'vcpus', str(exc)))
                 return v
             pos = {r: i for i, r in enumerate(res_names)}

@@ -252,3 +252,33 @@ class ReplayTest(test_base.TestCase):
         self.assertEqual(values[1, 0, 2], got.series('b', 'cpu_util')[1])
         self.assertTrue(np.isnan(got.metric('disk')).all())
         self.assertIn("no metric disk", str(r.describe()))
+
+
+class _Broken(base.Datasource):
+    name = 'broken'
+    default_metrics = (base.MetricSpec('mem_used', base.GAUGE, 'm'),
+                       base.MetricSpec('cpu_util', base.CPU_NS, 'c'))
+
+    def query(self, region, spec, start, end, step, kind='vm'):
+        if spec.source == 'm':
+            raise RuntimeError('boom')
+        return base.Series.from_lists(
+            ['vm1'], [(np.array([0., 300, 600]), np.array([0, 3e11, 6e11]))])
+
+
+class NothingEscapesTest(test_base.TestCase):
+
+    def test_unexpected_errors_become_missing(self):
+        ds = _Broken([base.Region('r', 'http://127.0.0.1:9')])
+        r = ds.fetch(300, 900, 300)
+        self.assertFalse(r.complete)
+        by = {(m.metric, m.resources is None): m.reason for m in r.missing}
+        self.assertIn('unexpected RuntimeError: boom',
+                      by[('mem_used', True)])
+        # no vCPU count for vm1: its CPU is reported missing, not guessed
+        self.assertIn('vCPU count unknown', by[('cpu_util', False)])
+        r = ds.fetch(300, 900, 300, metrics=['cpu_util'],
+                     attributes={'vm1': {'vcpus': 2}})
+        self.assertTrue(r.complete, r.describe())
+        np.testing.assert_allclose(
+            r.frames['r'].series('vm1', 'cpu_util'), [50, 50])
