@@ -76,10 +76,24 @@ def _schema_error(exc):
     return '%s: %s' % (where, message)
 
 
+#: Validators by schema id: building one costs more than validating.
+_VALIDATORS = {}
+
+
+def _validator(schema):
+    key = id(schema)
+    cached = _VALIDATORS.get(key)
+    if cached is None or cached[0] is not schema:
+        cached = (schema, jsonschema.Draft202012Validator(
+            schema,
+            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER))
+        _VALIDATORS[key] = cached
+    return cached[1]
+
+
 def validate(schema, document, what='body'):
     """Check ``document`` against a JSON schema, or raise a 400."""
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
         raise errors.BadRequest(

@@ -152,3 +152,29 @@ class BenchCommands:
             with open(json_out, 'w') as f:
                 f.write(text + '\n')
         print(text)
+
+    @common.args('--resources', type=int, default=10000, metavar='N',
+                 help='Forecasts in the database (default 10000).')
+    @common.args('--clients', type=int, default=50, metavar='N',
+                 help='Concurrent clients (default 50).')
+    @common.args('--workers', type=int, default=2, metavar='N',
+                 help='irra-api worker processes (default 2).')
+    @common.args('--duration', type=float, default=20.0, metavar='SECONDS',
+                 help='Measured seconds, after a 3 s warm-up (default 20).')
+    @common.args('--page', type=int, default=20, metavar='N',
+                 help='Forecasts per listed page (default 20).')
+    @common.args('--json', dest='json_out', default=None, metavar='OUT',
+                 help='Also write the result to this JSON file.')
+    def api(self, resources=10000, clients=50, workers=2, duration=20.0,
+            page=20, json_out=None):
+        """p50/p99 latency and throughput of listing forecasts via irra-api."""
+        from irra_openstack.api import bench as api_bench
+
+        result = api_bench.run(resources=resources, clients=clients,
+                               workers=workers, duration=duration,
+                               page=page)
+        text = json.dumps(result, indent=2, sort_keys=True)
+        if json_out:
+            with open(json_out, 'w') as f:
+                f.write(text + '\n')
+        print(text)
