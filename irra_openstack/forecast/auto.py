@@ -118,22 +118,72 @@ class AutoForecaster(base.Forecaster):
             c._start = start
             c._n_now = history.shape[0]
 
-    def _all_paths(self, history, origins, which=None):
-        """Paths of the candidates (all, or the indexes ``which``)."""
+    def _pooled(self, indexes):
+        """The candidates among ``indexes`` that are pooled models."""
+        from irra_openstack.forecast import pooled
+
+        return [i for i in indexes
+                if isinstance(self.candidates[i], pooled.PooledForecaster)]
+
+    def _band_source(self):
+        """Index of the candidate whose band scales the intervals."""
+        for i, c in enumerate(self.candidates):
+            if c._has_band():
+                return i
+        return None
+
+    def _all_paths(self, history, origins, which=None, band=False):
+        """Paths of the candidates (all, or the indexes ``which``).
+
+        The pooled candidates share one build of the feature rows.
+
+        :returns: ``(paths, w_lo, w_hi)``: a dict index -> (S, n, H), and
+            the band of :meth:`_band_source` (None without one, or when
+            not asked).
+        """
         n_cand = len(self.candidates)
         which = range(len(self.names)) if which is None else which
         need = set(which)
         if self.blend and len(self.names) - 1 in need:
             need |= {self.names.index('ridge'), self.names.index('gbm')}
+        src = self._band_source() if band else None
+        if src is not None:
+            need.add(src)
+        need = sorted(i for i in need if i < n_cand)
+        pooled_idx = self._pooled(need)
         paths = {}
-        for i in sorted(need):
-            if i < n_cand:
+        for i in need:
+            if i not in pooled_idx:
                 paths[i] = self.candidates[i]._paths(history, origins)
-        if self.blend and len(self.names) - 1 in need:
+        w_lo = w_hi = None
+        if pooled_idx:
+            from irra_openstack.forecast import pooled
+
+            n_series = history.shape[0]
+            shape = (n_series, len(origins), self.horizon)
+            for i in pooled_idx:
+                paths[i] = np.full(shape, np.nan)
+            if src is not None:
+                w_lo = np.full(shape, np.nan)
+                w_hi = np.full(shape, np.nan)
+            first = self.candidates[pooled_idx[0]]
+            for i0, i1, X, h, last, scale in first.iter_rows(
+                    history, np.asarray(origins, dtype=np.int64)):
+                for i in pooled_idx:
+                    y, lo, hi = self.candidates[i].predict_rows(
+                        X, h, last, scale, band=i == src)
+                    paths[i][:, i0:i1] = pooled._to_paths(
+                        y, i1 - i0, n_series, self.horizon)
+                    if i == src and lo is not None:
+                        w_lo[:, i0:i1] = pooled._to_paths(
+                            lo, i1 - i0, n_series, self.horizon)
+                        w_hi[:, i0:i1] = pooled._to_paths(
+                            hi, i1 - i0, n_series, self.horizon)
+        if self.blend and len(self.names) - 1 in set(which):
             paths[len(self.names) - 1] = 0.5 * (
                 paths[self.names.index('ridge')] +
                 paths[self.names.index('gbm')])
-        return paths
+        return paths, w_lo, w_hi
 
     def _origins(self, length):
         from irra_openstack.forecast import pooled
@@ -145,8 +195,25 @@ class AutoForecaster(base.Forecaster):
     def _fit_model(self, history, start):
         self._n_now = history.shape[0]
         self._share(history, start)
-        for c in self.candidates:
-            c._fit_model(history, start)
+        shared = {}
+        for i in self._pooled(range(len(self.candidates))):
+            # Pooled candidates with the same sampling train on the same
+            # rows, built once.
+            c = self.candidates[i]
+            c._n_now = history.shape[0]
+            origins = c._origins(history.shape[1])
+            cut = int(origins[0]) if origins.size else history.shape[1]
+            if cut < min(history.shape[1], c._warmup() + self.horizon + 2):
+                cut = history.shape[1]
+            c._cut = cut
+            key = c.rows_key() + (cut,)
+            if key not in shared:
+                shared[key] = c.training_rows(history, start, cut)
+            c._train_on(history, start, cut, rows=shared[key])
+        for i, c in enumerate(self.candidates):
+            if i not in self._pooled([i]):
+                c._fit_model(history, start)
+        del shared
 
     def _after_calibration(self, history, start):
         for c in self.candidates:
@@ -165,7 +232,10 @@ class AutoForecaster(base.Forecaster):
             inside = target < length
             actual = np.full(shape, np.nan)
             actual[:, inside] = history[:, target[inside]]
-            paths = self._all_paths(history, origins)
+            paths, w_lo, w_hi = self._all_paths(history, origins,
+                                                band=True)
+        else:
+            w_lo = w_hi = None
         mae = np.full((n_names, n_series), np.inf)
         residuals = {}
         for i in range(n_names):
@@ -188,18 +258,34 @@ class AutoForecaster(base.Forecaster):
         choice = np.where(np.isfinite(score).any(axis=0), choice, default)
         self.choice = choice
         chosen = np.empty(shape)
+        chosen_point = np.empty(shape)
         for i in range(n_names):
             mask = choice == i
             if mask.any():
                 chosen[mask] = residuals[i][mask]
+                if origins.size:
+                    chosen_point[mask] = paths[i][mask]
         counts = np.bincount(choice, minlength=n_names)
         LOG.info('auto: %s', ', '.join(
             '%s %d' % (n, k) for n, k in zip(self.names, counts) if k))
+        if self._band_source() is not None:
+            # Residuals of the chosen model over the band of the model
+            # that has one (gbm): scale-free scores, pooled over series.
+            if w_lo is None:
+                w_lo = w_hi = np.ones(shape)
+            return conformal.NormalisedCalibrator(
+                self.level, min_residuals=self.min_residuals).calibrate(
+                    chosen, w_lo, w_hi,
+                    point=chosen_point if origins.size else None,
+                    floor=self.floor)
         window = self.calibration_window or length
         scale = conformal.series_scale(history[:, -(window + 1):])
         calibrator = conformal.ConformalCalibrator(
             self.level, min_residuals=self.min_residuals)
         return calibrator.calibrate(chosen, scale)
+
+    def _has_band(self):
+        return self._band_source() is not None
 
     def _default_index(self):
         for name in ('gbm', 'ridge', 'seasonal_naive', 'naive'):
@@ -207,19 +293,23 @@ class AutoForecaster(base.Forecaster):
                 return self.names.index(name)
         return 0
 
-    def _paths(self, history, origins):
+    def _paths_band(self, history, origins):
         n_series = history.shape[0]
         self._share(history, self._start)
         choice = self.choice
         if choice is None or choice.shape[0] != n_series:
             choice = np.full(n_series, self._default_index())
         used = np.unique(choice)
-        paths = self._all_paths(history, origins, which=used)
+        paths, w_lo, w_hi = self._all_paths(history, origins, which=used,
+                                            band=self._has_band())
         out = np.full((n_series, len(origins), self.horizon), np.nan)
         for i in used:
             mask = choice == i
             out[mask] = paths[i][mask]
-        return out
+        return out, w_lo, w_hi
+
+    def _paths(self, history, origins):
+        return self._paths_band(history, origins)[0]
 
     def chosen_names(self):
         """The chosen model's name per series (after fit)."""

@@ -273,6 +273,19 @@ class Forecaster(plugins.Plugin):
             has nothing to go on (no finite value before ``o``).
         """
 
+    def _paths_band(self, history, origins):
+        """Point forecasts and, when the model has one, their band.
+
+        :returns: ``(paths, w_lo, w_hi)``, each (series, n, horizon):
+            the paths of :meth:`_paths`, and the half-widths of the
+            model's own band below and above them (for example from its
+            quantile models), or ``None, None`` for a model without one.
+            With a band, the intervals are calibrated by
+            :class:`.conformal.NormalisedCalibrator` (scaled row by row),
+            otherwise by :class:`.conformal.ConformalCalibrator`.
+        """
+        return self._paths(history, origins), None, None
+
     def _fit_model(self, history, start):
         """Learn parameters from ``history``; baselines have none.
 
@@ -385,13 +398,35 @@ class Forecaster(plugins.Plugin):
                        % (self.calibrator.n_series, n_series))
         self._exog = self._check_exog(exog, history)
         self._start = start
-        if length:
-            point = self._paths(history, np.array([length]))[:, 0, :]
-        else:
-            point = np.full((n_series, self.horizon), np.nan)
-        lower, upper = self.calibrator.interval(point)
+        point, lower, upper = self.intervals(history, np.array([length]))
+        point, lower, upper = point[:, 0], lower[:, 0], upper[:, 0]
         return self._finish(history, start + length * self.step, point,
                             lower, upper, series, metric)
+
+    def intervals(self, history, origins):
+        """Points and calibrated bounds from several origins at once.
+
+        Uses the current calibration (and ACI state) for every origin:
+        for a rolling evaluation, call :meth:`update` between origins
+        instead. ``history`` is a checked float array (series, T).
+
+        :returns: ``(point, lower, upper)``, each (series, n, horizon);
+            NaN where the model has nothing to go on.
+        """
+        n_series = history.shape[0]
+        origins = np.asarray(origins, dtype=np.int64)
+        shape = (n_series, origins.size, self.horizon)
+        if history.shape[1] == 0 or origins.size == 0:
+            nan = np.full(shape, np.nan)
+            return nan, nan.copy(), nan.copy()
+        point, w_lo, w_hi = self._paths_band(history, origins)
+        lower = np.empty(shape)
+        upper = np.empty(shape)
+        for i in range(origins.size):
+            lower[:, i], upper[:, i] = self.calibrator.interval(
+                point[:, i], None if w_lo is None else w_lo[:, i],
+                None if w_hi is None else w_hi[:, i])
+        return point, lower, upper
 
     def predict_frame(self, frame, metric):
         """Fit and forecast one metric of a :class:`MetricFrame`.
@@ -463,8 +498,9 @@ class Forecaster(plugins.Plugin):
         """Back-test from rolling origins and calibrate the intervals."""
         n_series, length = history.shape
         origins = self._origins(length)
+        w_lo = w_hi = None
         if origins.size:
-            paths = self._paths(history, origins)
+            paths, w_lo, w_hi = self._paths_band(history, origins)
             target = origins[:, None] + np.arange(self.horizon)[None, :]
             inside = target < length
             actual = np.full((n_series,) + target.shape, np.nan)
@@ -473,11 +509,22 @@ class Forecaster(plugins.Plugin):
                 residuals = actual - paths
         else:
             residuals = np.full((n_series, 0, self.horizon), np.nan)
+        if self._has_band():
+            if w_lo is None:
+                w_lo = w_hi = np.ones_like(residuals)
+            return conformal.NormalisedCalibrator(
+                self.level, min_residuals=self.min_residuals).calibrate(
+                    residuals, w_lo, w_hi, point=paths if origins.size
+                    else None, floor=self.floor)
         window = self.calibration_window or length
         scale = conformal.series_scale(history[:, -(window + 1):])
         calibrator = conformal.ConformalCalibrator(
             self.level, min_residuals=self.min_residuals)
         return calibrator.calibrate(residuals, scale)
+
+    def _has_band(self):
+        """Whether :meth:`_paths_band` gives a band (after fitting)."""
+        return False
 
     def _finish(self, history, start, point, lower, upper, series, metric):
         """Apply the fallbacks and invariants, and build the Forecast."""

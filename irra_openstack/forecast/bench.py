@@ -212,7 +212,7 @@ def _rolling(forecaster, values, origins, horizon, floor, adapt=True,
     cal = forecaster.calibrator
     for i0 in range(0, origins.size, chunk):
         sub = origins[i0:i0 + chunk]
-        paths = forecaster._paths(values, sub)
+        paths, w_lo, w_hi = forecaster._paths_band(values, sub)
         for j, o in enumerate(sub):
             # Tell the calibrator the outcome of every past forecast whose
             # targets are all before this origin.
@@ -223,7 +223,10 @@ def _rolling(forecaster, values, origins, horizon, floor, adapt=True,
             p = paths[:, j]
             fallback = _last_values(values, o, forecaster.cold_start)
             p = np.where(np.isfinite(p), p, fallback[:, None])
-            lo, hi = cal.interval(p)
+            if w_lo is None:
+                lo, hi = cal.interval(p)
+            else:
+                lo, hi = cal.interval(p, w_lo[:, j], w_hi[:, j])
             if floor is not None:
                 p = np.maximum(p, floor)
                 lo = np.maximum(lo, floor)
@@ -336,6 +339,10 @@ def run(values, start, step, epoch_known, horizon, make_irra, level=0.9,
     :param methods: names to run (default all).
     :returns: the result dict (JSON-able).
     """
+    # The libraries are imported before any timer starts, as statsmodels
+    # is for ETS: the times are of fitting and forecasting, not imports.
+    from sklearn import ensemble  # noqa: F401
+
     values = np.asarray(values, dtype=np.float64)
     values = np.where(np.isfinite(values), values, np.nan)
     n_series, length = values.shape

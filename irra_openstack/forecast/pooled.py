@@ -7,13 +7,26 @@ scale * zhat``. Training rows are a random sample (``max_rows``) of all
 ``(series, origin, step)`` triples of the training window, which bounds
 the cost whatever the number of series.
 
-Out-of-sample calibration: :meth:`fit` first trains on the history *before*
-the calibration back-test (:meth:`.base.Forecaster._origins`), so that the
-conformal residuals are honest, then (``refit``, the default) trains again
-on the whole history for the forecasts. The refitted model has seen a week
-more data, so its errors are, if anything, smaller than the calibration
-residuals: the intervals err on the safe side, and the ACI updates
-(:meth:`.base.Forecaster.update`) correct the rest.
+Out-of-sample calibration: :meth:`fit` trains on the history *before* the
+calibration back-test (:meth:`.base.Forecaster._origins`), and calibrates
+the intervals on the back-test residuals of that same model, which has
+never seen them: a split-conformal calibration whose scores are
+exchangeable with those of the forecasts, because the forecasts come from
+the very model that made them. Retraining on the latest data is the job
+of the scheduled retraining (:mod:`.learning`); ``refit=True`` retrains on
+the whole history right after calibrating instead (more data, but then
+the calibration residuals are those of another model, and the intervals
+rely on the ACI updates to correct the difference).
+
+The features are built once per (series, origin, step) row, with the
+horizon step as a column; a model without it (one model per step, such
+as ridge) drops that column. :func:`training_rows` lets several models
+share the rows they train on, and :meth:`PooledForecaster.predict_rows`
+the rows they predict from (see :mod:`.auto`).
+
+Threads: on a shared control-plane host OpenMP's spinning threads slow
+down more than they help, so the models run on ``threads`` threads (1
+by default; 0 for as many as the library likes).
 """
 
 import abc
@@ -23,6 +36,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from irra_openstack.forecast import base
+from irra_openstack.forecast import conformal
 from irra_openstack.forecast import features
 
 LOG = logging.getLogger(__name__)
@@ -31,8 +45,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_MAX_ROWS = 60000
 #: Most rows (series x origins x steps) of a calibration back-test; fewer
 #: origins are used for many series (down to :data:`MIN_ORIGINS`).
-BACKTEST_ROWS = 2000000
-MIN_ORIGINS = 24
+BACKTEST_ROWS = 1000000
+MIN_ORIGINS = 8
 
 
 def capped_origins(forecaster, origins, n_series):
@@ -64,6 +78,14 @@ def pooled_opts(max_rows=DEFAULT_MAX_ROWS):
                  'train the global model; bounds the training time '
                  'whatever the number of series.'),
         cfg.IntOpt(
+            'threads',
+            default=1,
+            min=0,
+            help='Threads of the model fitting and prediction (0: as '
+                 'many as the numerical libraries choose). On a host '
+                 'shared with other services one thread is usually '
+                 'faster than spinning OpenMP threads.'),
+        cfg.IntOpt(
             'train_window',
             default=0,
             min=0,
@@ -82,6 +104,9 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         None or 0 for all.
     :param refit: retrain on the whole history after calibrating.
     :param seed: seed of the row sampling and of the model.
+    :param transform: learn ``arcsinh(z)`` instead of ``z``.
+    :param threads: threads of fitting and predicting (0: the
+        libraries' default).
     """
 
     uses_exog = True
@@ -90,9 +115,10 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
     pools_steps = True
 
     def __init__(self, step, horizon, max_rows=DEFAULT_MAX_ROWS,
-                 train_window=None, refit=True, seed=0, transform=False,
-                 **kwargs):
+                 train_window=None, refit=False, seed=0, transform=False,
+                 threads=1, **kwargs):
         super().__init__(step, horizon, **kwargs)
+        self.threads = max(0, int(threads))
         self.transform = bool(transform)
         self.max_rows = base._whole('max_rows', max_rows, 1)
         self.train_window = base._whole('train_window', train_window or 0,
@@ -149,50 +175,86 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         if self.refit and self._cut < history.shape[1]:
             self._train_on(history, start, history.shape[1])
 
-    def _train_on(self, history, start, end):
+    def _limits(self):
+        """Context manager limiting the threads of the model."""
+        import contextlib
+
+        if not self.threads:
+            return contextlib.nullcontext()
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(self.threads)
+
+    def _new_design(self, start, n_exog):
+        return features.Design(self.step, start,
+                               epoch_known=self.epoch_known, with_h=True,
+                               n_exog=n_exog)
+
+    def _own(self, X):
+        """The columns of this model (rows always carry the step)."""
+        return X if self.pools_steps else X[:, 1:]
+
+    def training_rows(self, history, start, end):
+        """Sampled training rows ``(X, z, h)`` of ``history[:, :end]``.
+
+        ``X`` has the step column; ``z`` is finite. Models with the same
+        ``max_rows``, ``train_window`` and ``seed`` sample the same rows.
+        """
         n_exog = 0 if self._exog is None else self._exog.shape[1]
-        self._n_exog = n_exog
-        self._design = features.Design(
-            self.step, start, epoch_known=self.epoch_known,
-            with_h=self.pools_steps, n_exog=n_exog)
+        design = self._new_design(start, n_exog)
         rng = np.random.default_rng(self.seed)
         first = self._warmup()
         if self.train_window:
             first = max(first, end - self.train_window)
         s, o, h = features.sample_rows(history.shape[0], end, self.horizon,
                                        first, rng, self.max_rows, last=end)
-        X, last, scale = self._design.rows(history, s, o, h, self._exog)
-        z = self._design.targets(history, s, o, h, last, scale)
+        X, last, scale = design.rows(history, s, o, h, self._exog)
+        z = design.targets(history, s, o, h, last, scale)
         ok = np.isfinite(z)
-        X, z, h = X[ok], z[ok], h[ok]
+        return X[ok], z[ok], h[ok]
+
+    def rows_key(self):
+        """What decides the training rows (for sharing them)."""
+        return (self.max_rows, self.train_window, self.seed)
+
+    def _train_on(self, history, start, end, rows=None):
+        X, z, h = rows if rows is not None else self.training_rows(
+            history, start, end)
+        self._n_exog = 0 if self._exog is None else self._exog.shape[1]
+        self._design = self._new_design(start, self._n_exog)
         if z.size < 10:
             LOG.info('%s: only %d training rows; the model forecasts '
                      'the last value', self.name, z.size)
             self._trained = False
             return
-        self._train(X, np.arcsinh(z) if self.transform else z, h)
+        with self._limits():
+            self._train(self._own(X), np.arcsinh(z) if self.transform
+                        else z, h)
         self._trained = True
         LOG.debug('%s trained on %d rows x %d features', self.name,
                   z.size, X.shape[1])
 
-    def _paths(self, history, origins):
-        n_series = history.shape[0]
-        origins = np.asarray(origins, dtype=np.int64)
-        horizon = self.horizon
-        out = np.full((n_series, origins.size, horizon), np.nan)
-        if n_series == 0 or origins.size == 0:
-            return out
-        design = self._design
+    def _exog_for(self, history):
+        """The exogenous inputs the model was trained with, or NaN."""
         exog = self._exog
-        if design is None or (exog is None) != (self._n_exog == 0) or (
-                exog is not None and exog.shape[1] != self._n_exog):
-            # Not trained with these inputs: features without exog.
-            exog = None if self._n_exog == 0 else np.full(
-                (n_series, self._n_exog, history.shape[1]), np.nan)
-        design = features.Design(
-            self.step, self._start, epoch_known=self.epoch_known,
-            with_h=self.pools_steps,
-            n_exog=0 if exog is None else exog.shape[1])
+        if self._n_exog == 0:
+            return None
+        if exog is None or exog.shape[1] != self._n_exog:
+            return np.full((history.shape[0], self._n_exog,
+                            history.shape[1]), np.nan)
+        return exog
+
+    def iter_rows(self, history, origins):
+        """Feature rows of every (series, origin, step), in chunks.
+
+        Yields ``(i, j, X, h, last, scale)`` for the origins ``i:j``;
+        the rows are in (origin, series, step) order.
+        """
+        n_series = history.shape[0]
+        horizon = self.horizon
+        exog = self._exog_for(history)
+        design = self._new_design(self._start,
+                                  0 if exog is None else exog.shape[1])
         per_origin = n_series * horizon
         chunk = max(1, _PREDICT_CHUNK // max(per_origin, 1))
         s_grid = np.repeat(np.arange(n_series), horizon)
@@ -203,20 +265,72 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
             h = np.tile(h_grid, sub.size)
             o = np.repeat(sub, per_origin)
             X, last, scale = design.rows(history, s, o, h, exog)
-            if self._trained:
-                z = self._predict_z(X, h)
-                if self.transform:
-                    z = np.sinh(np.clip(z, -10.0, 10.0))
-                # A series flat over the last day (its scale is the
-                # floor) is forecast flat.
-                with np.errstate(invalid='ignore'):
-                    flat = scale <= 1e-3 * (np.abs(last) + 1e-3) * (
-                        1.0 + 1e-9)
-                z = np.where(flat, 0.0, z)
+            yield i, i + sub.size, X, h, last, scale
+
+    def _z(self, X, h, which='point'):
+        with self._limits():
+            if which == 'point':
+                z = self._predict_z(self._own(X), h)
             else:
-                z = np.zeros(s.size)
-            y = last + scale * np.clip(z, -features.Z_CLIP,
-                                       features.Z_CLIP)
-            out[:, i:i + sub.size, :] = y.reshape(
-                sub.size, n_series, horizon).transpose(1, 0, 2)
-        return out
+                z = self._predict_z(self._own(X), h, which)
+        if self.transform:
+            z = np.sinh(np.clip(z, -10.0, 10.0))
+        return z
+
+    def predict_rows(self, X, h, last, scale, band=False):
+        """Point (and band half-widths) of rows from :meth:`iter_rows`.
+
+        :returns: ``(y, w_lo, w_hi)`` float arrays (n,); the band is
+            None unless ``band`` and the model has one.
+        """
+        w_lo = w_hi = None
+        if self._trained:
+            z = self._z(X, h)
+            # A series flat over the last day (its scale is the floor) is
+            # forecast flat.
+            with np.errstate(invalid='ignore'):
+                flat = scale <= 1e-3 * (np.abs(last) + 1e-3) * (
+                    1.0 + 1e-9)
+            z = np.where(flat, 0.0, z)
+            z = np.clip(z, -features.Z_CLIP, features.Z_CLIP)
+            if band and self._has_band():
+                z_lo = self._z(X, h, 'lower')
+                z_hi = self._z(X, h, 'upper')
+                w_lo, w_hi = conformal.band_halfwidths(z, z_lo, z_hi,
+                                                       MIN_BAND)
+                w_lo, w_hi = w_lo * scale, w_hi * scale
+        else:
+            z = np.zeros(X.shape[0])
+        return last + scale * z, w_lo, w_hi
+
+    def _paths_band(self, history, origins):
+        n_series = history.shape[0]
+        origins = np.asarray(origins, dtype=np.int64)
+        horizon = self.horizon
+        shape = (n_series, origins.size, horizon)
+        out = np.full(shape, np.nan)
+        band = self._has_band()
+        w_lo = np.full(shape, np.nan) if band else None
+        w_hi = np.full(shape, np.nan) if band else None
+        if n_series == 0 or origins.size == 0:
+            return out, w_lo, w_hi
+        for i, j, X, h, last, scale in self.iter_rows(history, origins):
+            y, lo, hi = self.predict_rows(X, h, last, scale, band=band)
+            out[:, i:j] = _to_paths(y, j - i, n_series, horizon)
+            if band:
+                w_lo[:, i:j] = _to_paths(lo, j - i, n_series, horizon)
+                w_hi[:, i:j] = _to_paths(hi, j - i, n_series, horizon)
+        return out, w_lo, w_hi
+
+    def _paths(self, history, origins):
+        return self._paths_band(history, origins)[0]
+
+
+#: Smallest band half-width, in scales (see :mod:`.features`): one
+#: twentieth of the mean absolute one-step change over the last day.
+MIN_BAND = 0.05
+
+
+def _to_paths(values, n_origins, n_series, horizon):
+    """Rows in (origin, series, step) order to (series, origin, step)."""
+    return values.reshape(n_origins, n_series, horizon).transpose(1, 0, 2)

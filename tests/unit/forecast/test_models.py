@@ -34,12 +34,16 @@ def rolling(forecaster, values, test_start, adapt=False):
     h = forecaster.horizon
     forecaster.fit(values[:, :test_start], 0)
     origins = np.arange(test_start, values.shape[1] - h + 1, h)
-    paths = forecaster._paths(values, origins)
+    paths, w_lo, w_hi = forecaster._paths_band(values, origins)
     inside = []
     errors = []
     for i, o in enumerate(origins):
         point = paths[:, i]
-        lower, upper = forecaster.calibrator.interval(point)
+        if w_lo is None:
+            lower, upper = forecaster.calibrator.interval(point)
+        else:
+            lower, upper = forecaster.calibrator.interval(
+                point, w_lo[:, i], w_hi[:, i])
         actual = values[:, o:o + h]
         inside.append((lower <= actual) & (actual <= upper))
         errors.append(np.abs(actual - point))
