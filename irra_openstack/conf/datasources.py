@@ -30,6 +30,13 @@ datasources_opts = [
     cfg.FloatOpt('breaker_reset', default=30.0, min=0.0,
                  help='Seconds an endpoint stays skipped after its '
                       'circuit opened.'),
+    cfg.IntOpt('parallel', default=4, min=1,
+               help='Requests to one region in flight at once (one per '
+                    'metric); 1 asks one metric after the other.'),
+    cfg.BoolOpt('compress', default=False,
+                help='Ask metric APIs for gzip answers. Worth it across a '
+                     'slow network; on a fast one it costs the server more '
+                     'CPU than it saves.'),
     cfg.DictOpt('clock_offset', default={},
                 help='Seconds a region\'s metric clock is ahead of ours, '
                      'region:seconds; query times are corrected by it.'),

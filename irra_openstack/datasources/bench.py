@@ -253,6 +253,9 @@ def _compare(ds, truth, metrics):
     step = f.step
     res = {r: [] for r in ds.regions}
     res[truth.region] = list(f.resources)
+    # The first pull after loading pays for the server's cold caches;
+    # it is reported, and then both ways are timed on warm caches.
+    cold = ds.fetch(f.start, f.end, step, metrics=metrics)
     batched = ds.fetch(f.start, f.end, step, metrics=metrics)
     loop = ds.fetch_per_resource(f.start, f.end, step, res,
                                  metrics=metrics)
@@ -278,6 +281,7 @@ def _compare(ds, truth, metrics):
     out = {
         'batched': {'requests': batched.requests,
                     'seconds': round(batched.seconds, 3),
+                    'cold_seconds': round(cold.seconds, 3),
                     'complete': batched.complete,
                     'accuracy': errs['batched']},
         'per_vm': {'requests': loop.requests,
@@ -290,7 +294,7 @@ def _compare(ds, truth, metrics):
     out['speedup'] = round(loop.seconds / max(batched.seconds, 1e-9), 1)
     out['targets_met'] = bool(out['request_ratio'] >= 10
                               and out['speedup'] >= 5
-                              and batched.seconds <= 30
+                              and max(batched.seconds, cold.seconds) <= 30
                               and batched.complete)
     return out
 

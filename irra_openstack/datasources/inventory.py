@@ -95,7 +95,8 @@ def build_datasource(conf, name=None, session=None):
     regions = region_names(conf)
     kwargs = dict(timeout=ds.timeout, retries=ds.retries,
                   backoff=ds.backoff, breaker_threshold=ds.breaker_threshold,
-                  breaker_reset=ds.breaker_reset)
+                  breaker_reset=ds.breaker_reset, parallel=ds.parallel,
+                  compress=ds.compress)
     if name == 'replay':
         traces = dict(group.traces)
         missing = [r for r in regions if r not in traces]

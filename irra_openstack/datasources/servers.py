@@ -436,7 +436,9 @@ class PlacementServer:
         self._log = os.path.join(self.root, 'placement.log')
         self._proc = subprocess.Popen(
             [os.path.join(bin_dir, 'uwsgi'), '--http',
-             '127.0.0.1:%d' % self.port, '--master', '--die-on-term',
+             '127.0.0.1:%d' % self.port, '--http-keepalive',
+             '--so-keepalive', '--add-header', 'Connection: Keep-Alive',
+             '--master', '--die-on-term',
              '--processes', '1', '--need-app', '--module',
              'placement.wsgi.api:application', '-H',
              os.path.dirname(bin_dir), '--logto', self._log],

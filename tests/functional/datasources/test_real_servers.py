@@ -122,7 +122,8 @@ class _RealServerTests:
         dead = base.Region('dead', 'http://127.0.0.1:%d'
                            % servers.free_port())
         ds = self.datasource(self.regions() + [dead], retries=1,
-                             backoff=0.01, breaker_threshold=2)
+                             backoff=0.01, breaker_threshold=2,
+                             parallel=1)
         f = self.truths[0].frame
         result = ds.fetch(f.start, f.end, STEP, metrics=METRICS)
         self.assertFalse(result.complete)
