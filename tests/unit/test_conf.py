@@ -17,8 +17,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 class OptsTest(base.TestCase):
 
     def test_every_option_has_real_help(self):
+        # keystoneauth's session and auth options keep their library's
+        # help; every option irra defines needs a real sentence.
+        from keystoneauth1 import loading as ks_loading
+        library = {o.dest for o in (
+            ks_loading.get_session_conf_options() +
+            ks_loading.get_auth_common_conf_options() +
+            ks_loading.get_auth_plugin_conf_options('password'))}
         for group, group_opts in opts.list_opts():
             for opt in group_opts:
+                if group.endswith('_auth') and opt.dest in library:
+                    continue
                 self.assertGreater(
                     len((opt.help or '').split()), 3,
                     'option [%s] %s needs a real help text' %
