@@ -1,3 +1,5 @@
+import copy
+
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
@@ -63,5 +65,10 @@ def list_opts():
     for o in auth:
         if o.dest not in seen:
             seen.add(o.dest)
+            # keystoneauth's own help is terse: say what it is for here
+            # (a copy, for the sample file only).
+            o = copy.copy(o)
+            o.help = ('%s Used to reach the metric APIs, Nova and '
+                      'Placement of every region.' % (o.help or '')).strip()
             opts.append(o)
     return {GROUP: datasources_opts, AUTH_GROUP: opts}
