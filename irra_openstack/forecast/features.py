@@ -117,6 +117,10 @@ class Design(object):
     def window(self, name):
         return {'day': self.period, 'week': 7 * self.period}.get(name, name)
 
+    def lookback(self, horizon):
+        """Most steps before an origin any feature reads, plus margin."""
+        return 8 * self.period + horizon + 64
+
     def warmup(self):
         """Steps of history before every feature can be computed."""
         return self.period + 1
@@ -142,6 +146,21 @@ class Design(object):
         scale = np.full(n, np.nan)
         if n == 0:
             return X, last, scale
+        # Only the window the features look at: the statistics below are
+        # cumulative sums over the whole slice, whose cost would
+        # otherwise grow with the history for a single origin. A series
+        # silent for longer than the window keeps its last value (the
+        # trimmed part is only dropped where every series has data in
+        # the window).
+        cut = max(0,
+                  int(origins.min()) - self.lookback(int(steps.max()) + 1))
+        if cut > 0 and not np.isfinite(
+                history[:, cut:int(origins.min())]).any(axis=1).all():
+            cut = 0
+        if cut > 0:
+            history = history[:, cut:]
+            exog = None if exog is None else exog[:, :, cut:]
+            origins = origins - cut
         length = history.shape[1]
         per_block = max(1, _BLOCK_ELEMENTS // max(length, 1))
         order = np.argsort(series, kind='stable')
@@ -155,7 +174,8 @@ class Design(object):
             local = np.searchsorted(block, series[idx])
             ex = None if exog is None else exog[block]
             X[idx], last[idx], scale[idx] = self._block(
-                history[block], ex, local, origins[idx], steps[idx])
+                history[block], ex, local, origins[idx], steps[idx],
+                offset=cut)
         return X, last, scale
 
     def _origin_block(self, stats, row, o):
@@ -182,7 +202,7 @@ class Design(object):
                 cols.append(rel(q))
         return np.stack(cols, axis=1), last, scale
 
-    def _block(self, hist, exog, row, o, h):
+    def _block(self, hist, exog, row, o, h, offset=0):
         stats = _Stats(hist)
         period = self.period
         # Origin features once per (series, origin) pair, not per step.
@@ -214,7 +234,7 @@ class Design(object):
         kw = h // (7 * period) + 1
         cols.append(rel(stats.value(row, target - kw * 7 * period)))
         # Calendar.
-        seconds = self.start + target * self.step
+        seconds = self.start + (target + offset) * self.step
         tod = (seconds % DAY) / float(DAY)
         for j in (1, 2, 3):
             cols.append(np.sin(2 * np.pi * j * tod))

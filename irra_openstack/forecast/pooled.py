@@ -45,8 +45,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_MAX_ROWS = 60000
 #: Most rows (series x origins x steps) of a calibration back-test; fewer
 #: origins are used for many series (down to :data:`MIN_ORIGINS`).
-BACKTEST_ROWS = 1000000
-MIN_ORIGINS = 8
+BACKTEST_ROWS = 600000
+MIN_ORIGINS = 4
 
 
 def capped_origins(forecaster, origins, n_series):
