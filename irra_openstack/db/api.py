@@ -18,6 +18,7 @@ or, from code without a request context, :func:`write_session` and
 """
 
 import re
+import sys
 
 from oslo_db import exception as db_exception
 from oslo_db.sqlalchemy import enginefacade
@@ -154,7 +155,8 @@ def configure(conf):
     except (sa_exc.ArgumentError, ValueError) as exc:
         raise DBInvalidConnection(reason=_one_line(exc, connection))
     new = enginefacade.transaction_context()
-    new.configure(sqlite_fk=True, **options)
+    new.configure(sqlite_fk=True, thread_checkin=_green_threads(),
+                  **options)
     previous = _configured['manager']
     context_manager.patch_factory(new)
     _configured.update(connection=connection, manager=new)
@@ -162,6 +164,21 @@ def configure(conf):
         previous.dispose_pool()
     LOG.debug('Database: %s', safe_url(connection))
     return context_manager
+
+
+def _green_threads():
+    """Whether eventlet has patched the time module of this process.
+
+    oslo.db's ``thread_checkin`` calls ``time.sleep(0)`` whenever a
+    connection goes back to the pool, so that other greenthreads get to
+    run (C database drivers never yield to eventlet on their own). With
+    native threads that call only costs a system call per transaction, so
+    it is on only when eventlet's monkey patching is in force when
+    :func:`configure` runs (the engine is made after that).
+    """
+    # eventlet is looked at only if something imported it already.
+    patcher = sys.modules.get('eventlet.patcher')
+    return bool(patcher is not None and patcher.is_monkey_patched('time'))
 
 
 def dispose():
