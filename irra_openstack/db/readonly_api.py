@@ -51,33 +51,81 @@ def _forecast_columns(with_values):
     return columns
 
 
+#: The filters of :func:`forecast_list`: (argument, table, column).
+_FORECAST_FILTERS = (('resource_kind', 'forecasts', 'resource_kind'),
+                     ('resource_id', 'forecasts', 'resource_id'),
+                     ('metric', 'forecasts', 'metric'),
+                     ('model_name', 'forecast_runs', 'model_name'),
+                     ('run_uuid', 'forecast_runs', 'uuid'))
+
+#: The list statements, built once per set of filters (see
+#: :func:`_forecast_list_statement`).
+_LIST_STATEMENTS = {}
+
+
+def _forecast_list_statement(filters, with_marker, with_limit,
+                             with_run_metadata):
+    """The SELECT of a forecast page, with bound parameters.
+
+    The same statement object is executed for every request that uses the
+    same filters: SQLAlchemy then finds its compiled form in the cache and
+    needs no per-request mapping of the result's columns.
+    """
+    key = (filters, with_marker, with_limit, with_run_metadata)
+    statement = _LIST_STATEMENTS.get(key)
+    if statement is not None:
+        return statement
+    table = models.Forecast
+    run = models.ForecastRun
+    columns = _forecast_columns(False)
+    if not with_run_metadata:
+        columns = [c for c in columns
+                   if c.key not in ('parameters', 'data_set', 'mae',
+                                    'interval_coverage', 'accuracy',
+                                    'model_version')]
+    statement = sa.select(*columns).join(run, table.run_id == run.id)
+    tables = {'forecasts': table, 'forecast_runs': run}
+    for name, table_name, column in _FORECAST_FILTERS:
+        if name in filters:
+            statement = statement.where(
+                getattr(tables[table_name], column) == sa.bindparam(name))
+    if with_marker:
+        statement = statement.where(table.id > sa.bindparam('marker'))
+    statement = statement.order_by(table.id)
+    if with_limit:
+        statement = statement.limit(sa.bindparam('limit'))
+    _LIST_STATEMENTS[key] = statement
+    return statement
+
+
 def forecast_list(resource_kind=None, resource_id=None, metric=None,
                   model_name=None, run_uuid=None, marker=None, limit=None,
-                  context=None):
+                  context=None, with_run_metadata=True):
     """A page of forecasts, without their values, in id order.
 
-    The marker is a forecast id.
+    The marker is a forecast id. ``with_run_metadata=False`` leaves out
+    the run's model version, parameters, data set and accuracy, for
+    callers that do not show them.
     """
-    table = models.Forecast
-    query = sa.select(*_forecast_columns(False)).join(
-        models.ForecastRun, table.run_id == models.ForecastRun.id)
-    for column, value in ((table.resource_kind, resource_kind),
-                          (table.resource_id, resource_id),
-                          (table.metric, metric),
-                          (models.ForecastRun.model_name, model_name),
-                          (models.ForecastRun.uuid, run_uuid)):
-        if value is not None:
-            query = query.where(column == value)
+    values = {'resource_kind': resource_kind, 'resource_id': resource_id,
+              'metric': metric, 'model_name': model_name,
+              'run_uuid': run_uuid}
+    params = {name: value for name, value in values.items()
+              if value is not None}
+    statement = _forecast_list_statement(
+        frozenset(params), marker is not None, limit is not None,
+        bool(with_run_metadata))
     if marker is not None:
-        query = query.where(table.id > int(marker))
-    query = query.order_by(table.id)
+        params['marker'] = int(marker)
     if limit is not None:
-        query = query.limit(int(limit))
+        params['limit'] = int(limit)
     # A Core connection, not an ORM session: this is the API's busiest
     # read, and it maps no objects.
     with api.context_manager.reader.connection.using(
             context or api.DBContext()) as connection:
-        return [dict(row._mapping) for row in connection.execute(query)]
+        result = connection.execute(statement, params)
+        keys = tuple(result.keys())
+        return [dict(zip(keys, row)) for row in result]
 
 
 def forecast_get(forecast_id, context=None):

@@ -7,7 +7,14 @@ from irra_openstack.api import util
 from irra_openstack.db import readonly_api
 
 
-def _view(req, row, with_values):
+def _view(req, row, with_values, with_model=None):
+    """The JSON of a forecast row.
+
+    :param with_model: whether the request's microversion shows the
+        ``model`` object (worked out from ``req`` when None).
+    """
+    if with_model is None:
+        with_model = microversion.at_least(req, '1.1')
     forecast = {
         'id': row['id'],
         'run_id': row['run_uuid'],
@@ -21,7 +28,7 @@ def _view(req, row, with_values):
         'model_name': row['model_name'],
         'created_at': util.isotime(row['run_created_at']),
     }
-    if microversion.at_least(req, '1.1'):
+    if with_model:
         forecast['model'] = {
             'name': row['model_name'],
             'version': row['model_version'],
@@ -42,14 +49,16 @@ def list_forecasts(req):
     util.authorize(req, 'irra:forecast:list')
     params = util.query(req, schema.LIST_QUERY)
     limit = util.limit_of(req, params)
+    with_model = microversion.at_least(req, '1.1')
     rows = readonly_api.forecast_list(
         resource_kind=params.get('resource_kind'),
         resource_id=params.get('resource_id'),
         metric=params.get('metric'),
         model_name=params.get('model_name'),
         run_uuid=params.get('run'),
-        marker=params.get('marker'), limit=limit)
-    items = [_view(req, row, False) for row in rows]
+        marker=params.get('marker'), limit=limit,
+        with_run_metadata=with_model)
+    items = [_view(req, row, False, with_model) for row in rows]
     return util.json_response(
         util.page(req, 'forecasts', items, limit, lambda f: f['id']))
 
