@@ -17,7 +17,6 @@ from the headers, whichever strategy set them.
 """
 
 from oslo_context import context as oslo_context
-import webob.dec
 
 from irra_openstack.api import errors
 from irra_openstack.api import util
@@ -36,39 +35,46 @@ def expand_roles(roles):
     return result
 
 
+def _unauthorized(environ, start_response, detail):
+    response = errors.error_response(
+        401, detail, 'irra.unauthorized',
+        environ.get('openstack.request_id'))
+    return response(environ, start_response)
+
+
 class NoAuthMiddleware:
-    """noauth2: trusts the token and headers; never use in production."""
+    """noauth2: trusts the token and headers; never use in production.
+
+    It works on the WSGI environ, where a header ``X-Roles`` is
+    ``HTTP_X_ROLES``.
+    """
 
     def __init__(self, application):
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        token = req.headers.get('X-Auth-Token')
+    def __call__(self, environ, start_response):
+        token = environ.get('HTTP_X_AUTH_TOKEN')
         if not token:
-            return errors.error_response(
-                401, 'The request needs an X-Auth-Token header.',
-                'irra.unauthorized',
-                req.environ.get('openstack.request_id'))
-        headers = req.headers
-        if token == 'admin' and 'X-Roles' not in headers:
-            headers['X-User-Id'] = headers.get('X-User-Id', 'admin')
-            headers['X-Project-Id'] = headers.get('X-Project-Id', 'admin')
-            headers['X-Roles'] = 'admin'
+            return _unauthorized(environ, start_response,
+                                 'The request needs an X-Auth-Token header.')
+        if token == 'admin' and 'HTTP_X_ROLES' not in environ:
+            environ.setdefault('HTTP_X_USER_ID', 'admin')
+            environ.setdefault('HTTP_X_PROJECT_ID', 'admin')
+            environ['HTTP_X_ROLES'] = 'admin'
         elif token.count(':') == 2:
             user, project, roles = token.split(':')
-            headers['X-User-Id'] = user
+            environ['HTTP_X_USER_ID'] = user
             if project == '*':
-                headers.pop('X-Project-Id', None)
-                headers['OpenStack-System-Scope'] = 'all'
+                environ.pop('HTTP_X_PROJECT_ID', None)
+                environ['HTTP_OPENSTACK_SYSTEM_SCOPE'] = 'all'
             else:
-                headers['X-Project-Id'] = project
-                headers.pop('OpenStack-System-Scope', None)
-            headers['X-Roles'] = roles
-        roles = [r.strip() for r in headers.get('X-Roles', '').split(',')]
-        headers['X-Roles'] = ','.join(expand_roles(roles))
-        headers['X-Identity-Status'] = 'Confirmed'
-        return req.get_response(self.application)
+                environ['HTTP_X_PROJECT_ID'] = project
+                environ.pop('HTTP_OPENSTACK_SYSTEM_SCOPE', None)
+            environ['HTTP_X_ROLES'] = roles
+        roles = [r.strip() for r in environ.get('HTTP_X_ROLES', '').split(',')]
+        environ['HTTP_X_ROLES'] = ','.join(expand_roles(roles))
+        environ['HTTP_X_IDENTITY_STATUS'] = 'Confirmed'
+        return self.application(environ, start_response)
 
 
 class ContextMiddleware:
@@ -77,13 +83,10 @@ class ContextMiddleware:
     def __init__(self, application):
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        if req.headers.get('X-Identity-Status') != 'Confirmed':
-            return errors.error_response(
-                401, 'The request was not authenticated.',
-                'irra.unauthorized',
-                req.environ.get('openstack.request_id'))
-        req.environ[util.CONTEXT_KEY] = (
-            oslo_context.RequestContext.from_environ(req.environ))
-        return req.get_response(self.application)
+    def __call__(self, environ, start_response):
+        if environ.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed':
+            return _unauthorized(environ, start_response,
+                                 'The request was not authenticated.')
+        environ[util.CONTEXT_KEY] = (
+            oslo_context.RequestContext.from_environ(environ))
+        return self.application(environ, start_response)

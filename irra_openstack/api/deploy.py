@@ -4,9 +4,11 @@ From the outside in, a request goes through:
 
 1. oslo.middleware ``RequestId``: every response gets an
    ``X-OpenStack-Request-Id``;
-2. oslo.middleware ``CORS`` ([cors] options);
+2. oslo.middleware ``CORS`` ([cors] options), for the requests it can
+   act on: an ``OPTIONS`` (preflight) request, or one with an ``Origin``;
 3. oslo.middleware ``RequestBodySizeLimiter`` ([oslo_middleware]
-   max_request_body_size; a larger body is a 413);
+   max_request_body_size; a larger body is a 413), for the requests that
+   have a body: with a ``Content-Length`` or a ``Transfer-Encoding``;
 4. :class:`FaultWrapper`: any exception becomes a JSON error, never a
    traceback;
 5. oslo.middleware ``Healthcheck`` on ``/healthcheck`` ([healthcheck]), and
@@ -18,6 +20,8 @@ From the outside in, a request goes through:
 8. the route table (:mod:`irra_openstack.api.router`).
 """
 
+import sys
+
 from oslo_log import log as logging
 from oslo_middleware import cors
 from oslo_middleware import healthcheck
@@ -25,7 +29,6 @@ from oslo_middleware import request_id
 from oslo_middleware import sizelimit
 from oslo_policy import policy as oslo_policy
 import webob
-import webob.dec
 
 from irra_openstack.api import auth
 from irra_openstack.api import microversion
@@ -55,12 +58,61 @@ class FaultWrapper:
     def __init__(self, application):
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
         try:
-            return req.get_response(self.application)
+            return self.application(environ, start_response)
         except Exception as exc:
-            return router.error_response(req, exc)
+            response = router.error_response(webob.Request(environ), exc)
+            # exc_info lets the error replace a response whose headers
+            # were given but not sent yet.
+            return response(environ, _with_exc_info(start_response,
+                                                    sys.exc_info()))
+
+
+def _with_exc_info(start_response, exc_info):
+    def start(status, headers, _exc_info=None):
+        return start_response(status, headers, exc_info)
+    return start
+
+
+class When:
+    """Runs ``middleware`` on the requests ``needed(environ)`` selects.
+
+    The other requests go straight to ``application``: for them the
+    middleware would have done nothing, and skipping it saves the cost of
+    its request and response objects.
+    """
+
+    def __init__(self, needed, middleware, application):
+        self.needed = needed
+        self.middleware = middleware
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        if self.needed(environ):
+            return self.middleware(environ, start_response)
+        return self.application(environ, start_response)
+
+
+def cors_applies(environ):
+    """Whether oslo.middleware's CORS can change the response.
+
+    It answers preflight (``OPTIONS``) requests and decorates the responses
+    of requests with an ``Origin`` header; to any other request it adds
+    nothing.
+    """
+    return (environ.get('REQUEST_METHOD') == 'OPTIONS' or
+            'HTTP_ORIGIN' in environ)
+
+
+def has_body(environ):
+    """Whether the request has a body that the size limiter must watch.
+
+    Without a ``Content-Length`` or a ``Transfer-Encoding`` a request has
+    no body (RFC 9112, section 6.3).
+    """
+    return bool(environ.get('CONTENT_LENGTH') or
+                'HTTP_TRANSFER_ENCODING' in environ)
 
 
 class PublicPaths:
@@ -113,13 +165,13 @@ def loadapp(conf, notifier=None, configure_db=True):
     authenticated = _auth(conf, auth.ContextMiddleware(app))
     app = PublicPaths(authenticated, app, healthcheck.Healthcheck(None, conf))
     app = FaultWrapper(app)
-    app = sizelimit.RequestBodySizeLimiter(app, conf)
+    app = When(has_body, sizelimit.RequestBodySizeLimiter(app, conf), app)
     cors.set_defaults(
         allow_headers=['X-Auth-Token', 'X-OpenStack-Request-Id',
                        microversion.HEADER, 'Content-Type'],
         expose_headers=['X-OpenStack-Request-Id', microversion.HEADER,
                         'ETag'],
         allow_methods=['GET', 'POST', 'PATCH', 'DELETE'])
-    app = cors.CORS(app, conf)
+    app = When(cors_applies, cors.CORS(app, conf), app)
     app = request_id.RequestId(app)
     return app
