@@ -163,16 +163,31 @@ class BenchCommands:
                  help='Measured seconds, after a 3 s warm-up (default 20).')
     @common.args('--page', type=int, default=20, metavar='N',
                  help='Forecasts per listed page (default 20).')
+    @common.args('--db', dest='db', default='auto',
+                 choices=('auto', 'postgresql', 'sqlite'),
+                 help='PostgreSQL on 127.0.0.1:5432 (user postgres) or a '
+                      'sqlite file; auto: PostgreSQL when it answers.')
+    @common.args('--server', default='auto',
+                 choices=('auto', 'uwsgi', 'irra-api'),
+                 help='uWSGI (pyuwsgi) or the irra-api development '
+                      'server; auto: uWSGI when installed.')
+    @common.args('--client', default='auto', choices=('auto', 'wrk', 'python'),
+                 help='wrk or asyncio clients in this process; auto: wrk '
+                      'when installed.')
+    @common.args('--threads', type=int, default=2, metavar='N',
+                 help='Threads per uWSGI worker (default 2).')
     @common.args('--json', dest='json_out', default=None, metavar='OUT',
                  help='Also write the result to this JSON file.')
     def api(self, resources=10000, clients=50, workers=2, duration=20.0,
-            page=20, json_out=None):
+            page=20, db='auto', server='auto', client='auto',
+            threads=2, json_out=None):
         """p50/p99 latency and throughput of listing forecasts via irra-api."""
         from irra_openstack.api import bench as api_bench
 
         result = api_bench.run(resources=resources, clients=clients,
                                workers=workers, duration=duration,
-                               page=page)
+                               page=page, database=db, server=server,
+                               client=client, threads=threads)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:
             with open(json_out, 'w') as f:
