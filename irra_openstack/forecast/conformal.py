@@ -418,9 +418,12 @@ class NormalisedCalibrator(object):
     (``aci_scope='pooled'``) there is one offset per step and side for
     all series, driven by their mean miss,
     ``a[h] += gamma (beta(h) - mean_s miss[s, h])``: it keeps the
-    coverage over all series at the nominal level through drift. With
-    ``aci_scope='series'`` each series has its own offset ``a[s, h]``;
-    that also corrects a series whose band is too narrow, but series that
+    coverage over all series at the nominal level through drift. The
+    offsets move the level within the calibration scores, so the
+    bounds can widen at most to the largest of them: a drift beyond that
+    needs a refit (the scheduled retraining).
+    ``aci_scope='series'`` gives each series its own offset; that also
+    corrects a series whose band is too narrow, but series that
     cannot miss (a lower bound at the floor under a usage that is never
     below it) never give their share of misses back, so the coverage
     over all series drifts above nominal: on real traces about one
@@ -600,12 +603,14 @@ class NormalisedCalibrator(object):
             d_hi = np.broadcast_to(d_hi.sum(axis=0) / count, d_hi.shape)
         self.adjust_lo = self.adjust_lo + self.gamma * d_lo
         self.adjust_hi = self.adjust_hi + self.gamma * d_hi
-        # A side may at most halve its miss rate (the pooled scores'
-        # extreme tail is no place for one series' bounds), or miss
+        # Per series, a side may at most halve its miss rate (the pooled
+        # scores' extreme tail is no place for one series' bounds); the
+        # pooled offset may go up to the largest score. Either may miss
         # up to a whole alpha more.
-        self.adjust_lo = np.clip(self.adjust_lo, -ACI_SHRINK * t_lo,
+        shrink = ACI_SHRINK if self.aci_scope == 'series' else 1.0
+        self.adjust_lo = np.clip(self.adjust_lo, -shrink * t_lo,
                                  1.0 - t_lo)
-        self.adjust_hi = np.clip(self.adjust_hi, -ACI_SHRINK * t_hi,
+        self.adjust_hi = np.clip(self.adjust_hi, -shrink * t_hi,
                                  1.0 - t_hi)
         self.update_quantiles()
         return self
@@ -615,5 +620,8 @@ class NormalisedCalibrator(object):
         if w_lo is None or w_hi is None:
             raise ValueError('a normalised interval needs the band of '
                              'the forecast')
+        e_lo, e_hi = self.e_lo, self.e_hi
+        if np.ndim(point) == 3:       # (S, n, H): several origins
+            e_lo, e_hi = e_lo[:, None, :], e_hi[:, None, :]
         with np.errstate(over='ignore', invalid='ignore'):
-            return point - self.e_lo * w_lo, point + self.e_hi * w_hi
+            return point - e_lo * w_lo, point + e_hi * w_hi
