@@ -161,11 +161,13 @@ class PredictiveHeadroomTest(integrated_helpers.ProviderUsageBaseTestCase):
 
     def test_irra_options_stay_out_of_nova(self):
         # Loading the plugin registered [irra_scheduler] on Nova's CONF
-        # and nothing else of irra's.
-        self.assertNotIn('irra_openstack.conf', sys.modules)
+        # and nothing else of irra's: no irra group, and Nova's own [api]
+        # has none of irra-api's options.
         self.assertEqual(10.0, CONF.irra_scheduler.weight_multiplier)
-        for group in ('forecast', 'traces'):
+        for group in ('forecast', 'forecast_learning', 'traces',
+                      'datasources', 'anomaly_detectors.residual'):
             self.assertNotIn(group, CONF)
+        self.assertNotIn('default_limit', CONF.api)
 
     def test_boot_goes_to_most_predicted_headroom_not_most_free_ram(self):
         filler = self._flavor('irra.filler', vcpu=1, memory_mb=2048)
