@@ -31,6 +31,7 @@ from oslo_policy import policy as oslo_policy
 import webob
 
 from irra_openstack.api import auth
+from irra_openstack.api import check_signatures
 from irra_openstack.api import microversion
 from irra_openstack.api import router
 from irra_openstack.db import api as db_api
@@ -147,6 +148,7 @@ def _auth(conf, application):
 
 def make_enforcer(conf):
     """An oslo.policy enforcer with irra's defaults, on ``conf``."""
+    check_signatures.install()
     enforcer = oslo_policy.Enforcer(conf)
     enforcer.register_defaults(policies.list_rules())
     return enforcer
