@@ -7,26 +7,42 @@ from irra_openstack.api import util
 from irra_openstack.db import readonly_api
 
 
-def _view(req, row, with_values, with_model=None):
+def _isotime(moment, texts):
+    """:func:`util.isotime`, remembered in ``texts``.
+
+    The forecasts of a page mostly share their run's creation time, and
+    often their start.
+    """
+    text = texts.get(moment)
+    if text is None:
+        text = texts[moment] = util.isotime(moment)
+    return text
+
+
+def _view(req, row, with_values, with_model=None, texts=None):
     """The JSON of a forecast row.
 
     :param with_model: whether the request's microversion shows the
         ``model`` object (worked out from ``req`` when None).
+    :param texts: a dict that remembers timestamps as text, shared by the
+        rows of one response.
     """
     if with_model is None:
         with_model = microversion.at_least(req, '1.1')
+    if texts is None:
+        texts = {}
     forecast = {
         'id': row['id'],
         'run_id': row['run_uuid'],
         'resource_kind': row['resource_kind'],
         'resource_id': row['resource_id'],
         'metric': row['metric'],
-        'start': util.isotime(row['start']),
+        'start': _isotime(row['start'], texts),
         'step': row['step'],
         'horizon': row['horizon'],
         'level': row['level'],
         'model_name': row['model_name'],
-        'created_at': util.isotime(row['run_created_at']),
+        'created_at': _isotime(row['run_created_at'], texts),
     }
     if with_model:
         forecast['model'] = {
@@ -58,7 +74,8 @@ def list_forecasts(req):
         run_uuid=params.get('run'),
         marker=params.get('marker'), limit=limit,
         with_run_metadata=with_model)
-    items = [_view(req, row, False, with_model) for row in rows]
+    texts = {}
+    items = [_view(req, row, False, with_model, texts) for row in rows]
     return util.json_response(
         util.page(req, 'forecasts', items, limit, lambda f: f['id']))
 
