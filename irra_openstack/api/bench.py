@@ -310,14 +310,16 @@ async def _keepalive_client(port, resources, page, stop_at, record, rng):
                               path, port, TOKEN)).encode())
             head = await reader.readuntil(b'\r\n\r\n')
             status = int(head.split(b' ', 2)[1])
-            length, close = 0, False
+            # An HTTP/1.0 server closes the connection unless it says
+            # keep-alive; an HTTP/1.1 one keeps it unless it says close.
+            length, close = 0, head.startswith(b'HTTP/1.0')
             for line in head.split(b'\r\n')[1:]:
                 name, _, value = line.partition(b':')
                 name = name.strip().lower()
                 if name == b'content-length':
                     length = int(value)
                 elif name == b'connection':
-                    close = value.strip().lower() == b'close'
+                    close = value.strip().lower() != b'keep-alive'
             await reader.readexactly(length)
             if close:
                 writer.close()
@@ -466,6 +468,9 @@ def run(resources=10000, clients=50, workers=2, duration=20.0, warmup=3.0,
         database = 'PostgreSQL 127.0.0.1:5432, pooled by oslo.db'
     else:
         database = 'sqlite file (oslo.db: a connection per request)'
+    client_text = '%s, %d HTTP/1.1 connections, kept alive where the ' \
+        'server allows' % ('wrk' if client == 'wrk' else
+                           'asyncio clients in the bench process', clients)
     if server == 'uwsgi':
         server = ('uWSGI HTTP router (keep-alive) + %d processes x %d '
                   'threads' % (workers, threads))
@@ -498,10 +503,7 @@ def run(resources=10000, clients=50, workers=2, duration=20.0, warmup=3.0,
         },
         'database': '%s (%.1f s to fill)' % (database, made),
         'server': server + ', noauth2',
-        'client': ('wrk, %d keep-alive connections' % clients
-                   if client == 'wrk' else
-                   'asyncio in the bench process, %d keep-alive '
-                   'connections' % clients),
+        'client': client_text,
         'load_average': {'before': [round(v, 2) for v in load_before],
                          'after': [round(v, 2) for v in load_after]},
         'cpus': os.cpu_count(),
