@@ -46,7 +46,9 @@ class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
 class _Handler(simple_server.WSGIRequestHandler):
 
     def log_message(self, fmt, *args):
-        LOG.debug('%s - %s', self.address_string(), fmt % args)
+        # One line per request: formatted only when debug logging is on.
+        if LOG.isEnabledFor(logging.DEBUG):
+            LOG.debug('%s - %s', self.address_string(), fmt % args)
 
 
 def _serve(server, conf):
