@@ -17,5 +17,5 @@ fi
 "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip
 "$venv/bin/pip" install --quiet openstack-placement uwsgi
-"$venv/bin/python" -c 'import placement.wsgi.api' 2>/dev/null || true
+"$venv/bin/python" -c 'import placement.wsgi'
 echo "Placement installed in $venv; export IRRA_PLACEMENT_VENV=$venv"
