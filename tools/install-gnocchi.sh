@@ -16,6 +16,7 @@ if [ -x "$venv/bin/gnocchi-upgrade" ] && [ -x "$venv/bin/uwsgi" ]; then
 fi
 "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip
-"$venv/bin/pip" install --quiet 'gnocchi[postgresql,file]>=4.6' uwsgi
+# Versions that passed irra's tests.
+"$venv/bin/pip" install --quiet 'gnocchi[postgresql,file]==4.7.1' 'uwsgi==2.0.31'
 "$venv/bin/gnocchi-upgrade" --help >/dev/null
 echo "Gnocchi installed in $venv; export IRRA_GNOCCHI_VENV=$venv"

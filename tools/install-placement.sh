@@ -16,6 +16,7 @@ if [ -x "$venv/bin/placement-manage" ] && [ -x "$venv/bin/uwsgi" ]; then
 fi
 "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip
-"$venv/bin/pip" install --quiet openstack-placement uwsgi
+# Versions that passed irra's tests.
+"$venv/bin/pip" install --quiet 'openstack-placement==16.0.0' 'uwsgi==2.0.31'
 "$venv/bin/python" -c 'import placement.wsgi'
 echo "Placement installed in $venv; export IRRA_PLACEMENT_VENV=$venv"
