@@ -93,9 +93,11 @@ def main(argv=None, conf=None):
     logging.register_options(conf)
     # Logs go to standard error, so that they never mix with a command's
     # output; alembic's progress lines are shown only with --debug.
+    # Set on this configuration object only: oslo.log's own set_defaults
+    # would change the library's defaults for everyone in the process.
     conf.set_default('use_stderr', True)
-    logging.set_defaults(default_log_levels=(
-        logging.get_default_log_levels() + ['alembic=WARN']))
+    conf.set_default('default_log_levels',
+                     logging.get_default_log_levels() + ['alembic=WARN'])
     try:
         conf(argv, project='irra', prog='irra-manage',
              version=version.version_string(),
