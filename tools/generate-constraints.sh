@@ -3,7 +3,7 @@
 # suite passed: run "tox" (and "tox -e docs,demo") first, then this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-envs=(py3 functional docs demo)
+envs=(py3 functional functional-eventlet pep8 docs demo releasenotes)
 {
     echo "# Versions that passed the whole tox suite, from 'pip freeze' of a tox"
     echo "# environment (see README.rst). tox applies this file to every install."
