@@ -32,8 +32,8 @@ import webob
 
 from irra_openstack.api import auth
 from irra_openstack.api import check_signatures
-from irra_openstack.api import microversion
 from irra_openstack.api import router
+from irra_openstack.conf import opts as conf_opts
 from irra_openstack.db import api as db_api
 from irra_openstack import notifications
 from irra_openstack import policies
@@ -168,12 +168,7 @@ def loadapp(conf, notifier=None, configure_db=True):
     app = PublicPaths(authenticated, app, healthcheck.Healthcheck(None, conf))
     app = FaultWrapper(app)
     app = When(has_body, sizelimit.RequestBodySizeLimiter(app, conf), app)
-    cors.set_defaults(
-        allow_headers=['X-Auth-Token', 'X-OpenStack-Request-Id',
-                       microversion.HEADER, 'Content-Type'],
-        expose_headers=['X-OpenStack-Request-Id', microversion.HEADER,
-                        'ETag'],
-        allow_methods=['GET', 'POST', 'PATCH', 'DELETE'])
+    conf_opts.set_lib_defaults()
     app = When(cors_applies, cors.CORS(app, conf), app)
     app = request_id.RequestId(app)
     return app

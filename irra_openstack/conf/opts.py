@@ -46,3 +46,20 @@ def list_opts():
     for group, opts in plugins.all_plugin_opts():
         grouped[group].extend(opts)
     return sorted(grouped.items(), key=lambda kv: kv[0])
+
+
+def set_lib_defaults():
+    """irra's defaults for the options of libraries it uses.
+
+    The ``oslo.config.opts.defaults`` entry point, so that the sample file
+    shows what irra-api runs with; irra-api calls it too. oslo.middleware's
+    CORS defaults are process-wide, so this is the one place they are set.
+    """
+    from oslo_middleware import cors
+
+    cors.set_defaults(
+        allow_headers=['X-Auth-Token', 'X-OpenStack-Request-Id',
+                       'OpenStack-API-Version', 'Content-Type'],
+        expose_headers=['X-OpenStack-Request-Id', 'OpenStack-API-Version',
+                        'ETag'],
+        allow_methods=['GET', 'POST', 'PATCH', 'DELETE'])
