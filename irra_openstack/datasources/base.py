@@ -647,12 +647,8 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
         t0 = time.monotonic()
         before = self.requests_made()
         step = int(step)
-        start, end = align_window(start, end, step)
-        specs_all = self.metrics if kind == 'vm' else self.host_metrics
-        names = tuple(metrics) if metrics else tuple(specs_all)
-        region_names = tuple(regions) if regions else tuple(self.regions)
-        result = FetchResult(start=start, end=end, step=step,
-                             metrics=names, regions=region_names)
+        start, end, specs_all, names, region_names, result = self._prepare(
+            start, end, step, metrics, kind, regions)
         for rname in region_names:
             region = self.regions.get(rname)
             if region is None:
@@ -847,6 +843,19 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
                 v = np.where(np.isnan(v), got, v)
         return v
 
+    def _prepare(self, start, end, step, metrics, kind, regions):
+        """The aligned window, metric specs and names, regions and result.
+
+        The set-up shared by :meth:`fetch` and :meth:`fetch_per_resource`.
+        """
+        start, end = align_window(start, end, step)
+        specs_all = self.metrics if kind == 'vm' else self.host_metrics
+        names = tuple(metrics) if metrics else tuple(specs_all)
+        region_names = tuple(regions) if regions else tuple(self.regions)
+        result = FetchResult(start=start, end=end, step=step,
+                             metrics=names, regions=region_names)
+        return start, end, specs_all, names, region_names, result
+
     def fetch_per_resource(self, start, end, step, resources, metrics=None,
                            kind='vm', regions=None, attributes=None):
         """:meth:`fetch` the slow way, one request per resource and metric.
@@ -857,12 +866,8 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
         t0 = time.monotonic()
         before = self.requests_made()
         step = int(step)
-        start, end = align_window(start, end, step)
-        specs_all = self.metrics if kind == 'vm' else self.host_metrics
-        names = tuple(metrics) if metrics else tuple(specs_all)
-        region_names = tuple(regions) if regions else tuple(self.regions)
-        result = FetchResult(start=start, end=end, step=step,
-                             metrics=names, regions=region_names)
+        start, end, specs_all, names, region_names, result = self._prepare(
+            start, end, step, metrics, kind, regions)
         for rname in region_names:
             frame, missing = self._fetch_region(
                 self.regions[rname], names, specs_all, start, end, step,

@@ -196,6 +196,22 @@ def render_summary(s):
     return lines
 
 
+def batches(groups, size):
+    """The (name, parsed) pairs that parsed to something, ``size`` at a time.
+
+    Importers that read one resource per group use it to build their blocks.
+    """
+    batch = []
+    for name, parsed in groups:
+        if parsed:
+            batch.append((name, parsed))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class TraceFormat(plugins.Plugin):
     """A trace layout that irra can import.
 

@@ -132,16 +132,11 @@ class GwaT12Format(base.TraceFormat):
 
         groups = src.group(key, lambda m: self._parse(m, report),
                            order=textio.natural_key, progress=progress)
-        batch = []
-        for vm, parsed in groups:
-            if parsed:
-                batch.append((vm, parsed))
-            if len(batch) >= block_size:
-                yield self._block(batch, step, report)
-                batch = []
-        if batch:
+        produced = False
+        for batch in base.batches(groups, block_size):
+            produced = True
             yield self._block(batch, step, report)
-        elif not report.files:
+        if not produced and not report.files:
             raise exception.TraceError(
                 reason="no GWA-T-12 files in %s: looked for .csv files with "
                        "the header %r (%d files seen)"

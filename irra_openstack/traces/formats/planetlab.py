@@ -137,16 +137,11 @@ class PlanetLabFormat(base.TraceFormat):
 
         groups = src.group(key, lambda m: self._parse(m, root, report),
                            progress=progress)
-        batch = []
-        for vm, parsed in groups:
-            if parsed:
-                batch.append((vm, parsed))
-            if len(batch) >= block_size:
-                yield self._block(batch, step, report)
-                batch = []
-        if batch:
+        produced = False
+        for batch in base.batches(groups, block_size):
+            produced = True
             yield self._block(batch, step, report)
-        elif not report.files:
+        if not produced and not report.files:
             raise exception.TraceError(
                 reason="no PlanetLab files in %s: looked for files in "
                        "YYYYMMDD folders (%d files seen)" % (path, seen[0]))
