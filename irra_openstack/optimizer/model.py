@@ -144,7 +144,7 @@ class ClusterModel:
         return self.usage_upper.shape[1]
 
     def placement_capacity(self):
-        """(H, R) what Placement lets be allocated: (cap - reserved) × ratio."""
+        """(H, R) Placement capacity: (capacity - reserved) × ratio."""
         return (self.capacity - self.reserved) * self.allocation_ratio
 
     def host_allocated(self, vm_host=None):

@@ -1,0 +1,1 @@
+"""The planning cycle: collect, forecast, plan, act; and the what-if replay."""

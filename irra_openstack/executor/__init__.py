@@ -1,0 +1,1 @@
+"""Executors (``irra.executors`` plugins): they turn actions into changes."""
