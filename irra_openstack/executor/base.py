@@ -26,7 +26,8 @@ class ExecutionError(exception.IrraError):
 class Outcome:
     """What happened to an action."""
 
-    #: One of ActionState.FINAL, or ONGOING when still running.
+    #: One of ActionState.FINAL, or ONGOING when still running, or (from
+    #: :meth:`Executor.reconcile` only) PENDING when it never started.
     state: str
     #: Where the resource ended up, if it moved.
     destination: str | None = None
@@ -38,11 +39,84 @@ class Outcome:
     details: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
+        # PENDING is only for reconcile(): the action never started, and
+        # execute() may run it (it is idempotent by the action's key).
         allowed = constants.ActionState.FINAL | {
-            constants.ActionState.ONGOING}
+            constants.ActionState.ONGOING, constants.ActionState.PENDING}
         if self.state not in allowed:
             raise ValueError('an outcome state must be one of %s, not %r'
                              % (', '.join(sorted(allowed)), self.state))
+
+
+@dataclasses.dataclass
+class ActionView:
+    """The fields of an action that executors read, whatever its form.
+
+    Built by :func:`view` from a :class:`PlannedAction
+    <irra_openstack.optimizer.actions.PlannedAction>` or from a dict: an
+    action record (``as_record()``, where the parameters are kept in
+    ``reason['parameters']``) or a plain dict with a ``parameters`` key.
+    """
+
+    key: str | None
+    action_type: str
+    resource_id: str
+    source: str | None = None
+    destination: str | None = None
+    parameters: dict = dataclasses.field(default_factory=dict)
+
+
+def view(action):
+    """An :class:`ActionView` of ``action``.
+
+    :raises ExecutionError: it has no type or no resource.
+    """
+    if isinstance(action, ActionView):
+        return action
+    if isinstance(action, dict):
+        get = action.get
+        key = get('idempotency_key', get('key'))
+        params = get('parameters')
+        if params is None:
+            params = (get('reason') or {}).get('parameters') or {}
+    else:
+        def get(name, default=None):
+            return getattr(action, name, default)
+        key = get('key')
+        params = get('parameters') or {}
+    if not get('action_type') or not get('resource_id'):
+        raise ExecutionError(key=key, reason='an action needs an '
+                             'action_type and a resource_id')
+    return ActionView(key=key, action_type=get('action_type'),
+                      resource_id=get('resource_id'), source=get('source'),
+                      destination=get('destination'),
+                      parameters=dict(params))
+
+
+def resolve_options(cls, options=None):
+    """The values of ``cls``'s plugin options, as a dict.
+
+    ``options`` may be None (the defaults), a mapping of overrides, or an
+    oslo.config group (what :func:`irra_openstack.plugins.
+    register_plugin_opts` returns).
+
+    :raises ConfigError: an override names no option of the plugin.
+    """
+    values = {opt.dest: opt.default for opt in cls.get_config_opts()}
+    if options is None:
+        return values
+    if isinstance(options, dict):
+        unknown = sorted(set(options) - set(values))
+        if unknown:
+            raise exception.ConfigError(
+                reason='%s has no option %s; its options are %s'
+                % (cls.__name__, ', '.join(unknown),
+                   ', '.join(sorted(values))))
+        values.update(options)
+        return values
+    for name in values:
+        values[name] = getattr(options, name)
+    return values
 
 
 class Executor(plugins.Plugin):
@@ -50,6 +124,19 @@ class Executor(plugins.Plugin):
 
     #: The :class:`~irra_openstack.db.constants.ActionType` values handled.
     action_types = ()
+
+    def check_type(self, action):
+        """An :class:`ActionView` of ``action``, if this executor runs it.
+
+        :raises ExecutionError: the action is of another type.
+        """
+        act = view(action)
+        if act.action_type not in self.action_types:
+            raise ExecutionError(
+                key=act.key, reason='%s runs %s actions, not %r'
+                % (type(self).__name__, ', '.join(self.action_types),
+                   act.action_type))
+        return act
 
     @abc.abstractmethod
     def execute(self, action):
