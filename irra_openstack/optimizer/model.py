@@ -167,3 +167,128 @@ class ClusterModel:
         """(H,) True where a host's predicted peak passes its threshold."""
         peak = self.host_usage_upper(vm_host).max(axis=1)
         return np.any(peak > self.threshold * self.capacity + 1e-9, axis=1)
+
+    @classmethod
+    def random(cls, n_hosts, n_vms, horizon=12, seed=0, load=0.7,
+               n_azs=1, n_groups=0, group_size=(2, 4), disabled=0.0,
+               max_instances=0, step=300):
+        """A synthetic cluster, for tests and benchmarks.
+
+        Hosts of 32, 48 or 64 cores (4 GiB per core, allocation ratios
+        4 / 1.5 / 1), VMs of 1 to 8 vCPUs whose predicted CPU upper bound
+        follows a daily wave of random phase. ``load`` is the mean
+        predicted peak CPU over the cluster as a share of its cores, so a
+        random placement leaves some hosts over a threshold of 0.8 and
+        others nearly idle. Each server group has ``group_size`` members
+        and a random policy; the placement honours the hard policies and
+        Placement capacity. ``n_azs`` availability zones split the hosts
+        round-robin; half of the VMs are pinned to their zone.
+
+        :param disabled: share of the hosts that are disabled.
+        :param max_instances: per-host limit (0: none).
+        """
+        rng = np.random.default_rng(seed)
+        h, v, t = int(n_hosts), int(n_vms), int(horizon)
+        if h < 1 or v < 0 or t < 1:
+            raise ValueError('a random cluster needs at least one host '
+                             'and one forecast step')
+        cores = rng.choice([32.0, 48.0, 64.0], size=h)
+        capacity = np.stack([cores, cores * 4096.0,
+                             np.full(h, 2000.0)], axis=1)
+        ratio = np.tile([4.0, 1.5, 1.0], (h, 1))
+        reserved = np.tile([0.0, 2048.0, 0.0], (h, 1))
+        vcpus = rng.choice([1.0, 2.0, 4.0, 8.0], size=v,
+                           p=[0.3, 0.3, 0.25, 0.15])
+        flavor = np.stack([vcpus, vcpus * 2048.0, vcpus * 20.0], axis=1)
+        # Predicted CPU: a base level plus a daily wave, scaled to ``load``.
+        phase = rng.uniform(0, 2 * np.pi, size=(v, 1))
+        steps = np.arange(t)[None, :] * step / 86400.0 * 2 * np.pi
+        amp = rng.uniform(0.0, 0.5, size=(v, 1))
+        base = rng.beta(2.0, 3.0, size=(v, 1))
+        shape = np.clip(base * (1 + amp * np.sin(steps + phase)), 0.02, 1)
+        cpu = shape * vcpus[:, None]
+        if v:
+            # Scale to ``load``; grow the flavors by a power of two when
+            # they are too small to carry it.
+            factor = load * cores.sum() / cpu.max(axis=1).sum()
+            grow = 2.0 ** max(0, int(np.ceil(np.log2(factor))))
+            cpu *= factor
+            vcpus = vcpus * grow
+            flavor[:, 0] = vcpus
+            cpu = np.minimum(cpu, vcpus[:, None])
+        mem = (flavor[:, 1] * rng.uniform(0.3, 0.8, size=v))[:, None]
+        usage = np.stack([cpu, np.repeat(mem, t, axis=1),
+                          np.repeat(flavor[:, 2:3] * 0.5, t, axis=1)],
+                         axis=2)
+        enabled = rng.random(h) >= disabled
+        if not enabled.any():
+            enabled[0] = True
+        host_az = ['az%d' % (i % max(1, n_azs)) for i in range(h)]
+        # Server groups over disjoint random members.
+        lo, hi = group_size
+        groups, order, pos = [], rng.permutation(v), 0
+        for g in range(n_groups):
+            size = int(rng.integers(lo, hi + 1))
+            if pos + size > v:
+                break
+            members = tuple(int(m) for m in order[pos:pos + size])
+            pos += size
+            groups.append(ServerGroup('group-%d' % g,
+                                      POLICIES[g % len(POLICIES)], members))
+        # Placement: grouped VMs first, then the rest, each on a random
+        # enabled host with Placement room (weighted by cores).
+        limit = (capacity - reserved) * ratio
+        alloc = np.zeros((h, len(RESOURCE_CLASSES)))
+        count = np.zeros(h, dtype=np.int64)
+        cap_n = np.where(max_instances > 0, max_instances, np.iinfo(
+            np.int64).max)
+        vm_host = np.full(v, -1, dtype=np.int64)
+        weights = cores * enabled
+
+        def pick(demand, n, banned=()):
+            ok = np.all(alloc + demand <= limit, axis=1) & \
+                (count + n <= cap_n) & enabled
+            ok[list(banned)] = False
+            if not ok.any():
+                return -1
+            w = weights * ok
+            return int(rng.choice(h, p=w / w.sum()))
+
+        def put(members, host):
+            for m in members:
+                vm_host[m] = host
+                alloc[host] += flavor[m]
+                count[host] += 1
+
+        for g in groups:
+            members = list(g.members)
+            if g.policy == AFFINITY:
+                host = pick(flavor[members].sum(axis=0), len(members))
+                if host >= 0:
+                    put(members, host)
+            elif g.policy == ANTI_AFFINITY:
+                used = []
+                for m in members:
+                    host = pick(flavor[m], 1, used)
+                    if host >= 0:
+                        put([m], host)
+                        used.append(host)
+        for m in range(v):
+            if vm_host[m] < 0:
+                host = pick(flavor[m], 1)
+                if host >= 0:
+                    put([m], host)
+        vm_az = [host_az[vm_host[m]] if vm_host[m] >= 0 and m % 2 == 0
+                 else None for m in range(v)]
+        return cls(host_names=['compute-%d' % i for i in range(h)],
+                   capacity=capacity, allocation_ratio=ratio,
+                   reserved=reserved,
+                   vm_ids=['vm-%d' % i for i in range(v)],
+                   flavor=flavor, vm_host=vm_host, usage_upper=usage,
+                   threshold=np.tile([0.8, 0.9, 0.9], (h, 1)),
+                   enabled=enabled,
+                   max_instances=np.full(h, int(max_instances)),
+                   host_az=host_az,
+                   host_aggregates=[frozenset()] * h,
+                   vm_az=vm_az, vm_aggregates=[frozenset()] * v,
+                   server_groups=groups, step=step)
