@@ -18,6 +18,7 @@ plan's low-risk actions may run before approval, see the executor),
 ``automatic`` for full.
 """
 
+from oslo_db import exception as db_exception
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
@@ -322,3 +323,256 @@ def action_retry(plan_uuid, action_uuid, note, context=None):
         plan_uuid, action_uuid, (constants.ActionState.FAILED,),
         constants.ActionState.PENDING, 'retry', note, plan_states, context,
         extra={'finished_at': None}, then=_reopen)
+
+
+# Actions run by irra-rrm, found by their idempotency key.
+#
+# irra-rrm stores the actions it is sent (once: a key already stored is left
+# as it is), claims each with a compare-and-set PENDING -> ONGOING before it
+# runs it, and ends it with ONGOING -> a final state, settling the plan in
+# the same transaction. A repeated message or a restart therefore never runs
+# an action twice: only one caller can win the claim.
+
+
+class ActionKeyConflict(exception.IrraError):
+    """An idempotency key is stored already for another plan."""
+
+    msg_fmt = ("The idempotency key %(key)s belongs to an action of plan "
+               "%(other)s, not of plan %(plan)s.")
+
+
+class ActionKeyNotFound(exception.IrraError):
+    msg_fmt = "There is no action with the idempotency key %(key)s."
+
+
+def _ensure_once(session, plan_uuid, records, scope, project_id):
+    plan = session.execute(sa.select(models.Plan).where(
+        models.Plan.uuid == plan_uuid)).scalars().first()
+    if plan is None:
+        plan = models.Plan(
+            uuid=plan_uuid, scope=dict(scope or {}), project_id=project_id,
+            automation_level=constants.AutomationLevel.AUTOMATIC,
+            state=constants.PlanState.APPROVED)
+        session.add(plan)
+        session.flush()
+    keys = [r['idempotency_key'] for r in records]
+    known = {}
+    if keys:
+        rows = session.execute(
+            sa.select(models.Action.idempotency_key, models.Action.plan_id)
+            .where(models.Action.idempotency_key.in_(keys))).all()
+        known = dict(rows)
+    other = [k for k, pid in known.items() if pid != plan.id]
+    if other:
+        owner = session.execute(sa.select(models.Plan.uuid).where(
+            models.Plan.id == known[other[0]])).scalar()
+        raise ActionKeyConflict(key=other[0], plan=plan_uuid, other=owner)
+    created = 0
+    for record in records:
+        if record['idempotency_key'] in known:
+            continue
+        values = dict(record, plan_id=plan.id,
+                      state=constants.ActionState.PENDING)
+        session.add(models.Action(**values))
+        known[record['idempotency_key']] = plan.id
+        created += 1
+    session.flush()
+    return plan, created
+
+
+def actions_ensure(plan_uuid, records, scope=None, project_id=None,
+                   context=None, attempts=3):
+    """Store the actions of ``records`` whose key is not stored yet.
+
+    ``records`` are :meth:`PlannedAction.as_record` dicts, each with an
+    ``idempotency_key``. The plan ``plan_uuid`` is created APPROVED when it
+    does not exist. Two processes storing the same plan at once both
+    succeed: the loser of the race retries and finds the rows stored.
+
+    :raises ActionKeyConflict: a key belongs to another plan.
+    :raises StateConflict: the plan exists and is PENDING (not approved),
+        or has ended.
+    :returns: (plan dict, number of actions created).
+    """
+    for record in records:
+        if not record.get('idempotency_key'):
+            raise exception.IrraError(
+                'Action %s of %s has no idempotency key.'
+                % (record.get('action_type'), record.get('resource_id')))
+    for attempt in range(attempts):
+        try:
+            with api.write_session(context) as session:
+                plan, created = _ensure_once(session, plan_uuid, records,
+                                             scope, project_id)
+                if created and plan.state not in (
+                        constants.PlanState.APPROVED,
+                        constants.PlanState.ONGOING):
+                    raise StateConflict(
+                        what='Plan', uuid=plan_uuid, state=plan.state,
+                        change='running actions',
+                        expected='APPROVED or ONGOING')
+                return _plan_dict(plan, _counts(session, plan.id)), created
+        except db_exception.DBDuplicateEntry:
+            if attempt == attempts - 1:
+                raise
+
+
+def plan_actions(plan_uuid, context=None):
+    """(plan dict, every action of the plan as dicts, in id order)."""
+    with api.read_session(context) as session:
+        plan = _plan_row(session, plan_uuid)
+        rows = session.scalars(sa.select(models.Action).where(
+            models.Action.plan_id == plan.id).order_by(models.Action.id))
+        return (_plan_dict(plan, _counts(session, plan.id)),
+                [_action_dict(row, plan_uuid) for row in rows])
+
+
+def actions_by_state(state, context=None):
+    """Every action in ``state``, of any plan, as dicts, in id order."""
+    with api.read_session(context) as session:
+        rows = session.execute(
+            sa.select(models.Action, models.Plan.uuid)
+            .join(models.Plan, models.Action.plan_id == models.Plan.id)
+            .where(models.Action.state == state)
+            .order_by(models.Action.id)).all()
+        return [_action_dict(row, plan_uuid) for row, plan_uuid in rows]
+
+
+def plans_with_actions_in(state, context=None):
+    """UUIDs of the plans that have an action in ``state``."""
+    with api.read_session(context) as session:
+        return list(session.execute(
+            sa.select(models.Plan.uuid).distinct()
+            .join(models.Action, models.Action.plan_id == models.Plan.id)
+            .where(models.Action.state == state)).scalars())
+
+
+def action_get_by_key(key, context=None):
+    """The action of idempotency key ``key``, as a dict.
+
+    :raises ActionKeyNotFound: there is none.
+    """
+    with api.read_session(context) as session:
+        found = session.execute(
+            sa.select(models.Action, models.Plan.uuid)
+            .join(models.Plan, models.Action.plan_id == models.Plan.id)
+            .where(models.Action.idempotency_key == key)).first()
+        if found is None:
+            raise ActionKeyNotFound(key=key)
+        return _action_dict(found[0], found[1])
+
+
+def action_states_by_keys(keys, context=None):
+    """{key: state} of the stored actions among ``keys``."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    with api.read_session(context) as session:
+        return dict(session.execute(
+            sa.select(models.Action.idempotency_key, models.Action.state)
+            .where(models.Action.idempotency_key.in_(keys))).all())
+
+
+def _settle_open(session, plan):
+    """End an APPROVED or ONGOING plan whose actions have all ended."""
+    if plan.state not in (constants.PlanState.APPROVED,
+                          constants.PlanState.ONGOING):
+        return
+    states = session.execute(sa.select(models.Action.state).where(
+        models.Action.plan_id == plan.id)).scalars().all()
+    final = settled_state(states)
+    if final is not None:
+        _set_plan_state(session, plan, plan.state, final)
+
+
+def _key_transition(key, expected, values, context, settle):
+    """Compare-and-set the action of ``key`` from ``expected`` states.
+
+    :returns: (action before, action after, plan before, plan after) as
+        dicts, or None when the action is not in one of ``expected``.
+    :raises ActionKeyNotFound: there is no action with that key.
+    """
+    with api.write_session(context) as session:
+        found = session.execute(
+            sa.select(models.Action, models.Plan)
+            .join(models.Plan, models.Action.plan_id == models.Plan.id)
+            .where(models.Action.idempotency_key == key)).first()
+        if found is None:
+            raise ActionKeyNotFound(key=key)
+        row, plan = found
+        before = _action_dict(row, plan.uuid)
+        plan_before = _plan_dict(plan)
+        values = dict(values, updated_at=timeutils.utcnow())
+        if callable(values.get('reason')):
+            values['reason'] = values['reason'](row.reason)
+        result = session.execute(
+            sa.update(models.Action)
+            .where(models.Action.id == row.id,
+                   models.Action.state.in_(expected))
+            .values(**values)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            return None
+        if plan.state == constants.PlanState.APPROVED and \
+                values['state'] == constants.ActionState.ONGOING:
+            _set_plan_state(session, plan, constants.PlanState.APPROVED,
+                            constants.PlanState.ONGOING)
+        session.refresh(plan)
+        if settle:
+            _settle_open(session, plan)
+            session.refresh(plan)
+        session.refresh(row)
+        return (before, _action_dict(row, plan.uuid), plan_before,
+                _plan_dict(plan, _counts(session, plan.id)))
+
+
+def action_claim(key, context=None):
+    """Claim the PENDING action of ``key`` to run it: PENDING -> ONGOING.
+
+    One ``UPDATE ... WHERE state = 'PENDING'``: of any number of callers,
+    one wins. The attempts counter grows by one and ``started_at`` is set;
+    an APPROVED plan becomes ONGOING.
+
+    :returns: (action before, action after, plan before, plan after), or
+        None when the action was not PENDING (someone else claimed it, or
+        it ended).
+    :raises ActionKeyNotFound: there is no action with that key.
+    """
+    return _key_transition(
+        key, (constants.ActionState.PENDING,),
+        {'state': constants.ActionState.ONGOING,
+         'attempts': models.Action.attempts + 1,
+         'started_at': timeutils.utcnow(), 'finished_at': None},
+        context, settle=False)
+
+
+def action_finish(key, state, destination=None, error=None, details=None,
+                  extra_attempts=0,
+                  expected=(constants.ActionState.ONGOING,), context=None):
+    """End the action of ``key`` in the final ``state``, and its plan too.
+
+    A compare-and-set from ``expected`` (ONGOING by default; PENDING to
+    skip or cancel an action that never ran). When every action of the
+    plan has ended, the plan ends in :func:`settled_state` of them, in the
+    same transaction: never SUCCEEDED when one FAILED.
+
+    :param details: executor details, kept under ``reason['outcome']``.
+    :param extra_attempts: attempts the executor made beyond the first.
+    :returns: (action before, action after, plan before, plan after), or
+        None when the action was not in one of ``expected``.
+    :raises ActionKeyNotFound: there is no action with that key.
+    """
+    if state not in constants.ActionState.FINAL:
+        raise ValueError('%r is not a final action state' % (state,))
+    values = {'state': state, 'error': error,
+              'finished_at': timeutils.utcnow()}
+    if destination is not None:
+        values['destination'] = destination
+    if extra_attempts:
+        values['attempts'] = models.Action.attempts + int(extra_attempts)
+    if details:
+        def _reason(reason):
+            return dict(reason or {}, outcome=dict(details))
+        values['reason'] = _reason
+    return _key_transition(key, tuple(expected), values, context,
+                           settle=True)
