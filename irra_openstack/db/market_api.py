@@ -16,6 +16,7 @@ from irra_openstack.db import api
 from irra_openstack.db import constants
 from irra_openstack.db import models
 from irra_openstack.db import paging_api
+from irra_openstack.db import plan_api
 from irra_openstack import exception
 
 TRADE_FIELDS = ('uuid', 'buyer_region', 'seller_region', 'resource_class',
@@ -170,3 +171,62 @@ def _region(session_context, name):
     return {'name': name, 'capacity': None, 'headroom': None,
             'reserved': dict(reserved), 'market_position': position,
             'latest_forecasts': forecasts}
+
+
+class InvalidTrade(exception.IrraError):
+    msg_fmt = "Invalid market trade: %(reason)s"
+
+
+def _check_trade(values):
+    for key in ('buyer_region', 'seller_region', 'resource_class'):
+        if not values.get(key):
+            raise InvalidTrade(reason="%s is missing" % key)
+    if values['buyer_region'] == values['seller_region']:
+        raise InvalidTrade(reason="region %s cannot trade with itself"
+                           % values['buyer_region'])
+    for key in ('quantity', 'price'):
+        try:
+            number = float(values.get(key))
+        except (TypeError, ValueError):
+            raise InvalidTrade(reason="%s must be a number, got %r"
+                               % (key, values.get(key)))
+        if number != number or number in (float('inf'), float('-inf')):
+            raise InvalidTrade(reason="%s must be finite" % key)
+        if key == 'quantity' and number <= 0:
+            raise InvalidTrade(reason="quantity must be positive, got %r"
+                               % number)
+        if key == 'price' and number < 0:
+            raise InvalidTrade(reason="price must not be negative, got %r"
+                               % number)
+
+
+def trade_create_many(trades, plan_uuid=None, context=None):
+    """Record the trades of one market round in the ledger, atomically.
+
+    :param trades: dicts with ``buyer_region``, ``seller_region``,
+        ``resource_class``, ``quantity`` (> 0) and ``price`` (>= 0), e.g.
+        from :meth:`irra_openstack.market.clearing.Trade.as_record`.
+    :param plan_uuid: the plan whose region LP cleared them, or None.
+    :returns: the stored trades, as :func:`trade_list` shows them.
+    :raises InvalidTrade: a trade is malformed; nothing is written.
+    :raises irra_openstack.db.plan_api.PlanNotFound: no plan
+        ``plan_uuid``.
+    """
+    trades = [dict(t) for t in trades]
+    for values in trades:
+        _check_trade(values)
+    with api.write_session(context) as session:
+        plan_id = None
+        if plan_uuid is not None:
+            plan_id = session.execute(sa.select(models.Plan.id).where(
+                models.Plan.uuid == plan_uuid)).scalar()
+            if plan_id is None:
+                raise plan_api.PlanNotFound(uuid=plan_uuid)
+        rows = [models.MarketTrade(
+            buyer_region=t['buyer_region'], seller_region=t['seller_region'],
+            resource_class=t['resource_class'],
+            quantity=float(t['quantity']), price=float(t['price']),
+            plan_id=plan_id) for t in trades]
+        session.add_all(rows)
+        session.flush()
+        return [_trade_dict(row, plan_uuid) for row in rows]
