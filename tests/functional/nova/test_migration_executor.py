@@ -199,13 +199,14 @@ class MigrationExecutorTest(integrated_helpers.ProviderUsageBaseTestCase):
         self.assertEqual(0, self._get_provider_usages(
             self.rps['host2'])['VCPU'])
 
-    def test_hung_migration_is_timed_out_and_aborted(self):
-        server = self._boot('host1')
+    def test_hung_migration_is_aborted_or_force_completed(self):
+        a = self._boot('host1')
+        b = self._boot('host1')
         driver = self.computes['host1'].manager.driver
         real = driver.live_migration
         hung = threading.Event()
-        aborted = threading.Event()
-        aborts = []
+        released = threading.Event()
+        ends = []
 
         def live_migration(context, instance, dest, post_method,
                            recover_method, block_migration=False,
@@ -213,33 +214,58 @@ class MigrationExecutorTest(integrated_helpers.ProviderUsageBaseTestCase):
             if dest != 'host2':
                 return real(context, instance, dest, post_method,
                             recover_method, block_migration, migrate_data)
-            # A migration that makes no progress until it is aborted, as
-            # a hypervisor's job does; the guard only ends a broken test.
+            # A migration that makes no progress until Nova aborts or
+            # force-completes it, as a hypervisor's job does; the guard
+            # only ends a broken test.
+            released.clear()
             hung.set()
-            aborted.wait(120)
+            released.wait(120)
             hung.clear()
-            recover_method(context, instance, dest, migrate_data,
-                           migration_status='cancelled')
+            if ends and ends[-1] == ('force', instance.uuid):
+                post_method(context, instance, dest, block_migration,
+                            migrate_data)
+            else:
+                recover_method(context, instance, dest, migrate_data,
+                               migration_status='cancelled')
 
         def live_migration_abort(instance):
-            aborts.append(instance.uuid)
-            aborted.set()
+            ends.append(('abort', instance.uuid))
+            released.set()
+
+        def live_migration_force_complete(instance):
+            ends.append(('force', instance.uuid))
+            released.set()
 
         driver.live_migration = live_migration
         driver.live_migration_abort = live_migration_abort
-        # Virtual time runs only while the migration hangs: the timeout
+        driver.live_migration_force_complete = live_migration_force_complete
+        # Virtual time runs only while a migration hangs: the timeout
         # counts polls of the hung migration and nothing else.
         time_ = VirtualTime(advancing=hung.is_set)
+
+        # Policy "never": the hung attempt is aborted, and the retry goes
+        # to another host.
         live, _cold = self._executors(time_, live={'timeout': 10.0})
-        outcome = live.execute(self._action(server, 'host1', 'host2'))
-        self.assertEqual([server['id']], aborts)
+        outcome = live.execute(self._action(a, 'host1', 'host2'))
+        self.assertEqual([('abort', a['id'])], ends)
         self.assertEqual(State.SUCCEEDED, outcome.state, outcome.error)
         self.assertIn('attempt 1 to host2: timed out, aborted (cancelled)',
                       outcome.error)
         self.assertEqual(['host2', 'host3'], outcome.details['hosts_tried'])
-        self.assertEqual(['cancelled', 'completed'],
-                         self._statuses(server['id']))
-        self.assertOnHost(server['id'], 'host3')
+        self.assertEqual(['cancelled', 'completed'], self._statuses(a['id']))
+        self.assertOnHost(a['id'], 'host3')
+
+        # Policy "on_timeout": the hung migration is force-completed and
+        # ends where it was going, in one attempt.
+        live, _cold = self._executors(
+            time_, live={'timeout': 10.0, 'force_complete': 'on_timeout'})
+        outcome = live.execute(self._action(b, 'host1', 'host2'))
+        self.assertEqual(('force', b['id']), ends[-1])
+        self.assertEqual(2, len(ends))
+        self.assertEqual(State.SUCCEEDED, outcome.state, outcome.error)
+        self.assertEqual(1, outcome.attempts)
+        self.assertEqual(['completed'], self._statuses(b['id']))
+        self.assertOnHost(b['id'], 'host2')
 
     def test_cold_fallback_confirms_and_reverts(self):
         a = self._boot('host1')
