@@ -93,6 +93,81 @@ def plan_create(scope, automation_level, project_id, context=None):
         return _plan_dict(row, {})
 
 
+class DuplicateAction(exception.IrraError):
+    msg_fmt = ("Action %(key)s is already recorded (in plan %(plan)s); "
+               "an idempotency key is used once.")
+
+
+def plan_create_with_actions(scope, automation_level, project_id, actions,
+                             uuid=None, context=None):
+    """Create a PENDING plan and its PENDING actions, in one transaction.
+
+    :param actions: :class:`~irra_openstack.optimizer.actions.PlannedAction`
+        objects, or dicts as their ``as_record()`` gives; every one needs
+        its idempotency key (normally salted with ``uuid``).
+    :param uuid: the plan's UUID, when the keys were salted with it.
+    :raises DuplicateAction: a key is given twice, or is already recorded;
+        then nothing is written.
+    :returns: the plan with its action counts, as :func:`plan_get` does.
+    """
+    records = [a if isinstance(a, dict) else a.as_record()
+               for a in actions]
+    keys = [r.get('idempotency_key') for r in records]
+    missing = [r['resource_id'] for r, k in zip(records, keys) if not k]
+    if missing:
+        raise exception.IrraError(
+            "Actions on %s have no idempotency key; set one (e.g. with "
+            "PlannedAction.with_key(plan uuid)) before storing them."
+            % ', '.join(missing[:5]))
+    seen = set()
+    for k in keys:
+        if k in seen:
+            raise DuplicateAction(key=k, plan='this one')
+        seen.add(k)
+    if automation_level not in AUTOMATION_LEVELS:
+        raise exception.IrraError(
+            "Unknown automation level %r; it is one of %s."
+            % (automation_level, ', '.join(sorted(AUTOMATION_LEVELS))))
+    try:
+        return _create_with_actions(scope, automation_level, project_id,
+                                    records, keys, uuid, context)
+    except db_exception.DBDuplicateEntry:
+        # Another writer stored one of the keys meanwhile.
+        raise DuplicateAction(key=', '.join(keys[:3]), plan='another plan')
+
+
+def _create_with_actions(scope, automation_level, project_id, records,
+                         keys, uuid, context):
+    scope = dict(scope, automation_level=automation_level)
+    with api.write_session(context) as session:
+        if keys:
+            known = session.execute(
+                sa.select(models.Action.idempotency_key, models.Plan.uuid)
+                .join(models.Plan, models.Plan.id == models.Action.plan_id)
+                .where(models.Action.idempotency_key.in_(keys))).first()
+            if known is not None:
+                raise DuplicateAction(key=known[0], plan=known[1])
+        values = dict(scope=scope, project_id=project_id,
+                      automation_level=AUTOMATION_LEVELS[automation_level],
+                      state=constants.PlanState.PENDING)
+        if uuid is not None:
+            values['uuid'] = uuid
+        row = models.Plan(**values)
+        session.add(row)
+        session.flush()
+        for r in records:
+            session.add(models.Action(
+                plan_id=row.id, state=constants.ActionState.PENDING,
+                idempotency_key=r['idempotency_key'],
+                action_type=r['action_type'], resource_id=r['resource_id'],
+                resource_kind=r.get('resource_kind') or
+                constants.ResourceKind.VM,
+                source=r.get('source'), destination=r.get('destination'),
+                reason=r.get('reason')))
+        session.flush()
+        return _plan_dict(row, _counts(session, row.id))
+
+
 def _plan_row(session, uuid):
     row = session.execute(sa.select(models.Plan).where(
         models.Plan.uuid == uuid)).scalars().first()

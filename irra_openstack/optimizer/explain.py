@@ -149,25 +149,39 @@ def with_schedule(reason, wave, start, seconds, waits_for=(), **extra):
     return out
 
 
+def _host_sums(model, usage_lower, cache):
+    """(upper, point, lower or None) summed per host: (H, T, R) each."""
+    if cache is not None and 'hosts' in cache:
+        return cache['hosts']
+    upper = model.host_usage_upper()
+    placed = model.vm_host >= 0
+    point = np.zeros_like(upper)
+    np.add.at(point, model.vm_host[placed], model.usage_point[placed])
+    lower = None
+    if usage_lower is not None:
+        lower = np.zeros_like(upper)
+        np.add.at(lower, model.vm_host[placed],
+                  np.asarray(usage_lower)[placed])
+    if cache is not None:
+        cache['hosts'] = (upper, point, lower)
+    return upper, point, lower
+
+
 def host_forecast(model, host, resource_class=None, level=None,
-                  usage_lower=None):
+                  usage_lower=None, cache=None):
     """Forecast numbers of ``host``'s predicted peak (from the model).
 
     The host's upper bound is the sum of its VMs' upper bounds; the point
     forecast the sum of their points, and the lower bound the sum of
     ``usage_lower`` (V, T, R) when given, else the point (the model holds
     no lower bound). The resource class is the one with the highest peak
-    relative to the threshold, unless one is given.
+    relative to the threshold, unless one is given. ``cache``, a dict kept
+    by the caller, saves summing the hosts again for the next action.
     """
     h = model.host_names.index(host)
-    upper = model.host_usage_upper()[h]               # (T, R)
-    point_all = np.zeros_like(upper)
-    lower_all = None
-    placed = model.vm_host == h
-    if placed.any():
-        point_all = model.usage_point[placed].sum(axis=0)
-        if usage_lower is not None:
-            lower_all = np.asarray(usage_lower)[placed].sum(axis=0)
+    upper_all, point_all, lower_all = _host_sums(model, usage_lower, cache)
+    upper, point_all = upper_all[h], point_all[h]
+    lower_all = None if lower_all is None else lower_all[h]
     limit = model.threshold[h] * model.capacity[h]
     if resource_class is None:
         rel = upper.max(axis=0) / np.maximum(limit, 1e-9)
@@ -185,34 +199,45 @@ def host_forecast(model, host, resource_class=None, level=None,
         threshold=float(limit[r]), resource=host, at=t * model.step)
 
 
-def complete(action, model, level=None, usage_lower=None):
+def complete(action, model, level=None, usage_lower=None, cache=None):
     """Fill what a migration's reason lacks from ``model``; return it.
 
-    A planner that gave no forecast gets the source host's predicted peak;
-    no constraint gets ``"host overload: SOURCE"``; no benefit gets the
-    VM's predicted peak moved off the source. The action's reason is
-    replaced by the completed, validated one.
+    Planners may write their own details; this adds the uniform keys
+    next to them, and never removes any:
+
+    - ``forecast`` without ``upper``: the source host's predicted peak
+      (metric, point, lower, upper, level, threshold, at);
+    - no ``constraint``: ``"host overload: SOURCE METRIC"``;
+    - ``benefit`` without ``amount``: the VM's predicted peak moved off the
+      source, in the forecast's resource class.
+
+    The action's reason is replaced by the completed, validated one.
     """
     reason = dict(action.reason or {})
-    if action.source in model.host_names:
-        if 'forecast' not in reason:
-            reason['forecast'] = host_forecast(
-                model, action.source, level=level, usage_lower=usage_lower)
-        if 'constraint' not in reason:
-            reason['constraint'] = 'host overload: %s %s' % (
-                action.source, reason['forecast'].get('metric', ''))
-    if 'benefit' not in reason and action.resource_id in model.vm_ids:
-        v = model.vm_ids.index(action.resource_id)
-        metric = reason.get('forecast', {}).get('metric', 'VCPU')
+    fc = reason.get('forecast')
+    fc = dict(fc) if isinstance(fc, dict) else (
+        {} if fc is None else {'detail': fc})
+    if 'upper' not in fc and action.source in model.host_names:
+        fc.update(host_forecast(model, action.source, level=level,
+                                usage_lower=usage_lower, cache=cache))
+    reason['forecast'] = fc
+    if not reason.get('constraint'):
+        reason['constraint'] = 'host overload: %s %s' % (
+            action.source, fc.get('metric', ''))
+    ben = reason.get('benefit')
+    ben = dict(ben) if isinstance(ben, dict) else (
+        {} if ben is None else {'detail': ben})
+    if 'amount' not in ben:
+        metric = fc.get('metric', 'VCPU')
         r = (model_mod.RESOURCE_CLASSES.index(metric)
              if metric in model_mod.RESOURCE_CLASSES else 0)
-        reason['benefit'] = benefit(
-            float(model.usage_upper[v, :, r].max()),
-            model_mod.RESOURCE_CLASSES[r],
-            'predicted peak moved off %s' % action.source)
-    reason.setdefault('forecast', {})
-    reason.setdefault('constraint', 'none given')
-    reason.setdefault('benefit', benefit(0.0, '', 'none given'))
+        amount = 0.0
+        if action.resource_id in model.vm_ids:
+            v = model.vm_ids.index(action.resource_id)
+            amount = float(model.usage_upper[v, :, r].max())
+        ben.update(benefit(amount, model_mod.RESOURCE_CLASSES[r],
+                           'predicted peak moved off %s' % action.source))
+    reason['benefit'] = ben
     action.reason = validate(reason)
     return action
 

@@ -438,3 +438,45 @@ class BadInputTest(base.TestCase):
             self.assertIsInstance(sched, cls)
             for opt in cls.get_config_opts():
                 self.assertTrue(opt.help)
+
+
+class ExplainTest(base.TestCase):
+
+    def test_complete_keeps_planner_details_and_adds_numbers(self):
+        model = tiny([8192, 8192, 8192], [0, 1], [8192, 8192])
+        model.usage_upper[0, 3, 0] = 60.0
+        a = move(model, 'vm0', 'h2')
+        a.reason = {'forecast': {'source': 'h0'}, 'benefit': {'x': 1}}
+        explain.complete(a, model, level=0.8,
+                         usage_lower=model.usage_upper * 0.5)
+        fc = a.reason['forecast']
+        self.assertEqual('h0', fc['source'])
+        self.assertEqual(('VCPU', 60.0, 0.8, 3 * model.step),
+                         (fc['metric'], fc['upper'], fc['level'], fc['at']))
+        self.assertLessEqual(fc['lower'], fc['point'])
+        self.assertEqual('host overload: h0 VCPU', a.reason['constraint'])
+        self.assertEqual((1, 60.0, 'VCPU'), (
+            a.reason['benefit']['x'], a.reason['benefit']['amount'],
+            a.reason['benefit']['unit']))
+        text = explain.describe(a)
+        self.assertIn('resolves host overload: h0 VCPU', text)
+        self.assertIn('[', text)
+
+    def test_bad_reasons(self):
+        self.assertRaisesRegex(explain.ExplainError, 'no benefit',
+                               explain.validate,
+                               {'forecast': {}, 'constraint': 'c'})
+        self.assertRaisesRegex(explain.ExplainError, 'finite',
+                               explain.forecast_numbers, 'VCPU', 1.0, 0.5,
+                               float('inf'), 0.9)
+        self.assertRaisesRegex(explain.ExplainError, 'lower <= point',
+                               explain.forecast_numbers, 'VCPU', 1.0, 2.0,
+                               3.0, 0.9)
+        self.assertRaisesRegex(explain.ExplainError, 'JSON',
+                               explain.build, {}, 'c',
+                               explain.benefit(1, 'VCPU', 'x'),
+                               extra=object())
+        r = explain.build(explain.forecast_numbers('VCPU', 2, 1, 3, 0.9, 4),
+                          'host overload', explain.benefit(1, 'VCPU', 'x'),
+                          price=0.25)
+        self.assertEqual(0.25, r['price'])

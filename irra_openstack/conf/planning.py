@@ -1,0 +1,66 @@
+"""Options of the engine's planning cycle, group [planning].
+
+One cycle collects the recent metrics of a region, forecasts them, builds
+the cluster model, asks the host rebalancer for migrations, puts them into
+waves, and stores the plan (see :mod:`irra_openstack.engine.cycle`).
+"""
+
+from oslo_config import cfg
+
+GROUP = 'planning'
+
+planning_opts = [
+    cfg.StrOpt(
+        'rebalancer',
+        default='rebalance',
+        help='The irra.optimizers plugin that plans the migrations that '
+             'remove predicted host overloads.'),
+    cfg.StrOpt(
+        'wave_scheduler',
+        default='annealing',
+        help='The irra.schedulers plugin that puts the migrations into '
+             'waves: annealing (simulated annealing) or greedy (list '
+             'scheduling).'),
+    cfg.IntOpt(
+        'history',
+        default=7 * 86400,
+        min=300,
+        help='Seconds of recent metrics that each cycle fetches and '
+             'forecasts from.'),
+    cfg.FloatOpt(
+        'threshold',
+        default=0.8,
+        min=0.01,
+        max=1.0,
+        help='Share of a host\'s physical capacity that the predicted upper '
+             'bound of its VMs may reach before the host counts as '
+             'overloaded, for every resource class.'),
+    cfg.StrOpt(
+        'cpu_metric',
+        default='cpu_util',
+        help='Datasource metric of a VM\'s CPU use, in % of its vCPUs.'),
+    cfg.StrOpt(
+        'memory_metric',
+        default='mem_used',
+        help='Datasource metric of a VM\'s memory use: in MB, or in % of '
+             'its RAM when the metric\'s unit is %.'),
+    cfg.StrOpt(
+        'automation_level',
+        default='manual',
+        choices=('advisory', 'manual', 'partial', 'full'),
+        help='Automation level of the plans the cycle stores: advisory '
+             '(only shown), manual (run once approved), partial (low-risk '
+             'actions run alone), full (run at once).'),
+    cfg.BoolOpt(
+        'store_empty_plans',
+        default=False,
+        help='Store a plan even when the cycle found nothing to do.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(planning_opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: planning_opts}

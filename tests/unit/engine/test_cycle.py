@@ -1,0 +1,196 @@
+"""The planning cycle on a replayed trace, stored in a sqlite database."""
+
+import os
+
+import fixtures
+import numpy as np
+
+from irra_openstack.datasources import base as ds_base
+from irra_openstack.datasources import inventory as inv_mod
+from irra_openstack.datasources import replay
+from irra_openstack.db import constants
+from irra_openstack.db import plan_api
+from irra_openstack.engine import cycle
+from irra_openstack import exception
+from irra_openstack import frame as frame_mod
+from irra_openstack.optimizer import actions as actions_mod
+from irra_openstack.optimizer import waves
+from irra_openstack import plugins
+from irra_openstack.traces import api as traces_api
+from tests.unit.db import base as db_base
+
+STEP = 300
+DAY = 86400 // STEP
+T0 = 1700000000 - 1700000000 % 86400
+REGION = 'RegionOne'
+
+
+def write_trace(path, n_days=3, seed=0):
+    """8 VMs; vm0-vm4 (on h0) are busy every afternoon."""
+    rng = np.random.default_rng(seed)
+    n = n_days * DAY
+    t = np.arange(n)
+    daily = 0.5 + 0.5 * np.sin(2 * np.pi * (t % DAY) / DAY)
+    cpu = np.empty((8, n))
+    cpu[:5] = 40 + 55 * daily + rng.normal(0, 2, (5, n))
+    cpu[5:] = 10 + rng.normal(0, 1, (3, n))
+    mem = np.full((8, n), 2048.0) + rng.normal(0, 10, (8, n))
+    values = np.stack([np.clip(cpu, 0, 100), mem], axis=1)
+    f = frame_mod.MetricFrame(
+        start=T0, step=STEP, resources=['vm%d' % i for i in range(8)],
+        metrics=['cpu_util', 'mem_used'], values=values,
+        units={'cpu_util': '%', 'mem_used': 'MB'})
+    traces_api.write_trace(f, path)
+
+
+def node(name, vcpus=16, ram=32768, disk=500, cpu_ratio=1.0):
+    cap = {'VCPU': {'total': vcpus, 'reserved': 0,
+                    'allocation_ratio': cpu_ratio},
+           'MEMORY_MB': {'total': ram, 'reserved': 0,
+                         'allocation_ratio': 1.0},
+           'DISK_GB': {'total': disk, 'reserved': 0,
+                       'allocation_ratio': 1.0}}
+    return inv_mod.ComputeNode(uuid='uuid-' + name, name=name, generation=1,
+                               capacity=cap)
+
+
+def server(i, host):
+    return inv_mod.Server(
+        id='vm%d' % i, name='vm%d' % i, project_id='p', status='ACTIVE',
+        host=host, hypervisor_hostname=host, availability_zone='nova',
+        vcpus=4, ram_mb=4096, disk_gb=20, flavor='m1.medium')
+
+
+def inventory(region=REGION):
+    hosts = ['h0'] * 5 + ['h1'] * 3
+    return inv_mod.Inventory(
+        region=region, servers=[server(i, h) for i, h in enumerate(hosts)],
+        compute_nodes=[node('h0', cpu_ratio=2.0), node('h1', cpu_ratio=2.0),
+                       node('h2', cpu_ratio=2.0)])
+
+
+class CycleTest(db_base.DBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        self.trace = os.path.join(tmp, 'region.irra')
+        write_trace(self.trace)
+        self.datasource = replay.ReplayDatasource(
+            [ds_base.Region(REGION, self.trace)])
+        # The afternoon peak of the last day is ahead of "now".
+        self.now = T0 + 2 * 86400 + 6 * 3600
+
+    def forecaster(self):
+        return plugins.load('irra.forecasters', 'seasonal_naive',
+                            step=STEP, horizon=72, season=DAY, level=0.9,
+                            floor=0.0)
+
+    def make(self, **kw):
+        args = dict(datasource=self.datasource, inventory=inventory,
+                    forecaster=self.forecaster(), rebalancer='rebalance',
+                    scheduler='annealing', region=REGION, plan_api=plan_api,
+                    history=2 * 86400, threshold=0.8,
+                    automation_level='manual')
+        args.update(kw)
+        return cycle.PlanningCycle(**args)
+
+    def test_cycle_plans_waves_and_stores_them(self):
+        c = self.make()
+        result = c.run(self.now)
+        model = result.model
+        self.assertEqual(['h0', 'h1', 'h2'], model.host_names)
+        self.assertEqual([0] * 5 + [1] * 3, model.vm_host.tolist())
+        np.testing.assert_allclose([4, 4096, 20], model.flavor[0])
+        # cpu_util is % of the VM's vCPUs: the busy VMs peak near 4 VCPU.
+        peak = model.usage_upper[:5, :, 0].max()
+        self.assertGreater(peak, 3.5)
+        self.assertLessEqual(model.usage_point[:5, :, 0].max(), peak)
+        # h0 (5 busy VMs, 16 cores, 80 %) is predicted overloaded.
+        self.assertEqual([True, False, False], model.overloaded().tolist())
+        self.assertTrue(result.actions)
+        self.assertEqual({'h0'}, {a.source for a in result.actions})
+        final = model.vm_host.copy()
+        for a in result.actions:
+            final[model.vm_ids.index(a.resource_id)] = \
+                model.host_names.index(a.destination)
+        self.assertFalse(model.overloaded(final).any())
+        # Stored: one plan, its actions, keys salted with its UUID.
+        plan = result.plan
+        self.assertEqual(constants.PlanState.PENDING, plan['state'])
+        self.assertEqual(REGION, plan['scope']['region'])
+        self.assertEqual(len(result.actions),
+                         plan['action_counts'][constants.ActionState.PENDING])
+        _, rows = plan_api.plan_actions(plan['uuid'])
+        self.assertEqual(len(result.actions), len(rows))
+        for a, row in zip(result.actions, rows):
+            self.assertEqual(actions_mod.idempotency_key(
+                a.action_type, a.resource_id, a.source, a.destination,
+                plan['uuid']), row['idempotency_key'])
+            reason = row['reason']
+            fc = reason['forecast']
+            self.assertLessEqual(fc['lower'], fc['point'])
+            self.assertLessEqual(fc['point'], fc['upper'])
+            self.assertEqual(0.9, fc['level'])
+            self.assertIn('threshold', fc)
+            self.assertTrue(reason['constraint'])
+            self.assertGreater(reason['benefit']['amount'], 0)
+            self.assertEqual(row['reason']['wave'],
+                             reason['schedule']['wave'])
+            self.assertGreater(reason['schedule']['expected_seconds'], 0)
+        # One migration leaves h0 per wave (Nova's default limit).
+        waves_used = [a.wave for a in result.actions]
+        self.assertEqual(len(waves_used), len(set(waves_used)))
+        self.assertEqual(len(result.actions),
+                         result.summary['waves']['actions'])
+        self.assertEqual(1, result.summary['overloaded_hosts'])
+
+    def test_replan_from_stored_records(self):
+        result = self.make().run(self.now)
+        _, rows = plan_api.plan_actions(result.plan['uuid'])
+        state = waves.ScheduleState.from_records(rows)
+        first = state.actions[0]
+        state.states[first.key] = constants.ActionState.FAILED
+        sched = waves.AnnealingWaveScheduler(seed=1)
+        again = sched.replan(state, [first.key], result.model)
+        self.assertNotIn(first.key, [a.key for a in again.actions])
+        self.assertEqual(len(rows) - 1, len(again.actions))
+        self.assertIn(first.key, again.shortfalls[0].reason)
+
+    def test_nothing_to_do_stores_nothing(self):
+        c = self.make(threshold=1.0)
+        light = inventory()
+        light.compute_nodes = [node(n, vcpus=64) for n in ('h0', 'h1')]
+        c.inventory = light
+        result = c.run(self.now)
+        self.assertEqual([], result.actions)
+        self.assertIsNone(result.plan)
+        self.assertEqual([], plan_api.plan_list())
+        result = self.make(threshold=1.0, inventory=light,
+                           store_empty=True).run(self.now)
+        self.assertEqual(1, len(plan_api.plan_list()))
+
+    def test_bad_input(self):
+        self.assertRaisesRegex(cycle.CycleError, 'threshold',
+                               self.make, threshold=[0.8, 0.8])
+        self.assertRaisesRegex(cycle.CycleError, 'give both',
+                               self.make, region_lp=object())
+        c = self.make(region='Elsewhere')
+        self.assertRaisesRegex(cycle.CycleError,
+                               'no metrics from region Elsewhere',
+                               c.run, self.now)
+        c = self.make(inventory=inv_mod.Inventory(REGION, [], []))
+        self.assertRaisesRegex(cycle.CycleError, 'no compute node',
+                               c.run, self.now)
+        c = self.make(rebalancer='no-such-thing')
+        self.assertRaisesRegex(exception.PluginError, 'no-such-thing',
+                               c.run, self.now)
+
+    def test_duplicate_keys_are_refused(self):
+        result = self.make().run(self.now)
+        _, rows = plan_api.plan_actions(result.plan['uuid'])
+        again = [dict(r, reason={}) for r in rows]
+        self.assertRaises(plan_api.DuplicateAction,
+                          plan_api.plan_create_with_actions,
+                          {'region': REGION}, 'manual', None, again)
+        self.assertEqual(1, len(plan_api.plan_list()))
