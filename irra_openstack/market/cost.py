@@ -275,8 +275,8 @@ class SLAPenaltyCost(CostModel):
             return self.penalties[str(tier)]
         except KeyError:
             raise CostModelError(
-                reason="SLA tier %r has no penalty; the tiers with one are "
-                       "%s" % (tier, ', '.join(sorted(self.penalties))))
+                reason="SLA tier '%s' has no penalty; the tiers with one "
+                       "are %s" % (tier, ', '.join(sorted(self.penalties))))
 
     def coefficients(self, regions, resource_classes, tiers=None):
         """(A, K) penalty per unit of unmet demand of each application."""

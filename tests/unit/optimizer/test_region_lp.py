@@ -1,0 +1,304 @@
+"""The region LP: constraints, optimality, duals, shortfalls, bad input."""
+
+import hypothesis
+from hypothesis import strategies as st
+import numpy as np
+from scipy import optimize
+
+from irra_openstack.db import constants
+from irra_openstack.market import cost
+from irra_openstack.optimizer import actions
+from irra_openstack.optimizer import region_lp
+from irra_openstack import plugins
+from tests import base
+
+CLASSES = ['VCPU', 'MEMORY_MB']
+TOL = 1e-6
+
+
+def make_optimizer(prices=None, transfer=0.3, penalties=None):
+    return region_lp.RegionLPOptimizer(
+        cost.UnitPriceCost(prices=prices or {}),
+        cost.TransferCost(default=transfer),
+        cost.SLAPenaltyCost(penalties=penalties))
+
+
+def random_problem(seed, n=4, a=12, share=True, scarce=1.0):
+    rng = np.random.default_rng(seed)
+    home = rng.integers(0, n, a)
+    allowed = rng.random((a, n)) < 0.5
+    allowed[np.arange(a), home] |= rng.random(a) < 0.8
+    demand = rng.gamma(2.0, 5.0, (a, len(CLASSES)))
+    capacity = rng.uniform(5, 40, (n, len(CLASSES))) * scarce
+    tiers = list(rng.choice(['gold', 'silver', 'bronze'], a))
+    min_share = np.zeros((a, n))
+    if share:
+        at_home = allowed & (np.arange(n)[None, :] == home[:, None])
+        min_share = np.where(at_home & (rng.random((a, 1)) < 0.3),
+                             rng.uniform(0, 0.3, (a, n)), 0.0)
+    prices = {'r%d/*' % i: float(v)
+              for i, v in enumerate(rng.uniform(0.5, 2.0, n))}
+    problem = region_lp.RegionProblem(
+        ['r%d' % i for i in range(n)], ['app%d' % i for i in range(a)],
+        CLASSES, demand, capacity, home, tiers, allowed=allowed,
+        min_share=min_share, level=0.95)
+    return problem, make_optimizer(prices=prices)
+
+
+def reference_objective(problem, opt, j):
+    """The primal LP written out densely, solved by the dual simplex."""
+    p = problem
+    a, n = len(p.apps), len(p.regions)
+    price = opt.unit_price.coefficients(p.regions, CLASSES)[:, j]
+    transfer = opt.transfer.coefficients(p.regions, CLASSES)[:, :, j]
+    penalty = opt.sla_penalty.coefficients(p.regions, CLASSES,
+                                           tiers=p.tiers)[:, j]
+    d = p.required[:, j]
+    # Variables: x[a, n] for every pair (forbidden ones bounded to 0),
+    # then s[a].
+    c = np.concatenate([(price[None, :] + transfer.T[p.home]).ravel(),
+                        penalty])
+    a_eq = np.zeros((a, a * n + a))
+    a_ub = np.zeros((n, a * n + a))
+    for i in range(a):
+        a_eq[i, i * n:(i + 1) * n] = 1
+        a_eq[i, a * n + i] = 1
+        for r in range(n):
+            a_ub[r, i * n + r] = 1
+    lower = (p.min_share * d[:, None]).ravel()
+    upper = np.where(p.allowed, np.inf, 0.0).ravel()
+    bounds = list(zip(lower, upper)) + [(0, None)] * a
+    res = optimize.linprog(c, A_ub=a_ub, b_ub=p.capacity[:, j], A_eq=a_eq,
+                           b_eq=d, bounds=bounds, method='highs-ds')
+    assert res.status == 0, res.message
+    return res.fun
+
+
+class ConstraintsTest(base.TestCase):
+
+    def check_solution(self, problem, sol):
+        p = problem
+        x, s = sol.allocation, sol.shortfall
+        d = p.required
+        self.assertTrue(np.all(x >= -TOL))
+        self.assertTrue(np.all(s >= -TOL))
+        # Demand: served plus shortfall is the demand, exactly.
+        np.testing.assert_allclose(x.sum(axis=1) + s, d, atol=1e-5)
+        # Capacity.
+        self.assertTrue(np.all(x.sum(axis=0) <= p.capacity + 1e-5))
+        # Allowed regions only.
+        self.assertEqual(0.0, float(np.abs(x[~p.allowed]).sum()))
+        # Minimum shares.
+        need = p.min_share[:, :, None] * d[:, None, :]
+        self.assertTrue(np.all(x >= need - 1e-5))
+
+    @hypothesis.settings(max_examples=30, deadline=None)
+    @hypothesis.given(seed=st.integers(0, 2 ** 31),
+                      scarce=st.sampled_from([0.2, 1.0, 3.0]))
+    def test_random_instances(self, seed, scarce):
+        problem, opt = random_problem(seed, scarce=scarce)
+        try:
+            sol = opt.solve(problem)
+        except region_lp.RegionLPError as exc:
+            # Only the minimum shares can make it infeasible; the message
+            # says so.
+            self.assertIn('minimum shares', str(exc))
+            return
+        self.check_solution(problem, sol)
+        # Optimal: the same objective as the primal written out densely
+        # and solved by another HiGHS method.
+        ref = sum(reference_objective(problem, opt, j)
+                  for j in range(len(CLASSES)))
+        self.assertAlmostEqual(ref, sol.objective,
+                               delta=1e-6 * max(1.0, abs(ref)))
+        parts = sol.costs
+        self.assertAlmostEqual(sol.objective, sum(parts.values()))
+
+    @hypothesis.settings(max_examples=15, deadline=None)
+    @hypothesis.given(seed=st.integers(0, 2 ** 31))
+    def test_duals_are_marginal_costs(self, seed):
+        problem, opt = random_problem(seed, share=False, scarce=0.5)
+        sol = opt.solve(problem)
+        rng = np.random.default_rng(seed)
+        j = 0
+        base_obj = reference_objective(problem, opt, j)
+        # Capacity: one unit less in region r raises the cost by the
+        # rent, when the basis does not change (a small step).
+        r = int(rng.integers(len(problem.regions)))
+        h = 1e-3
+        cap = problem.capacity.copy()
+        cap[r, j] -= h
+        moved = region_lp.RegionProblem(
+            problem.regions, problem.apps, CLASSES, problem.demand, cap,
+            problem.home, problem.tiers, allowed=problem.allowed)
+        up = reference_objective(moved, opt, j)
+        slope = (up - base_obj) / h
+        # Degenerate vertices have a range of duals: the rent is one
+        # subgradient, between the two one-sided slopes.
+        cap[r, j] += 2 * h
+        moved.capacity = cap
+        down = (base_obj - reference_objective(moved, opt, j)) / h
+        self.assertGreaterEqual(slope + 1e-4, sol.rent[r, j])
+        self.assertLessEqual(down - 1e-4, sol.rent[r, j])
+        self.assertTrue(np.all(sol.rent >= 0))
+        # Demand prices never exceed the penalty.
+        self.assertTrue(np.all(sol.demand_price <= sol.penalty + 1e-9))
+
+    def test_grouping_is_exact(self):
+        # Many identical apps: grouped into one LP column per group; the
+        # answer equals the one without identical twins.
+        problem, opt = random_problem(7, a=6, share=False)
+        p = problem
+        twins = region_lp.RegionProblem(
+            p.regions, ['%s-%d' % (x, i) for i in range(3) for x in p.apps],
+            CLASSES, np.tile(p.demand / 3.0, (3, 1)), p.capacity,
+            np.tile(p.home, 3), p.tiers * 3,
+            allowed=np.tile(p.allowed, (3, 1)))
+        one = opt.solve(p)
+        three = opt.solve(twins)
+        self.assertAlmostEqual(one.objective, three.objective, places=6)
+        np.testing.assert_allclose(
+            three.allocation.reshape(3, 6, len(p.regions), -1).sum(axis=0),
+            one.allocation, atol=1e-6)
+
+
+class ShortageTest(base.TestCase):
+
+    def test_higher_tier_served_first(self):
+        # One region, 10 units; gold wants 8, bronze wants 8.
+        opt = make_optimizer()
+        p = region_lp.RegionProblem(
+            ['r0'], ['cheap', 'premium'], ['VCPU'], [[8.0], [8.0]],
+            [[10.0]], [0, 0], ['bronze', 'gold'], level=0.9,
+            demand_point=[[6.0], [6.0]])
+        result = opt.plan(p, salt='plan-1')
+        alloc = result.summary['allocation'][:, 0, 0]
+        self.assertAlmostEqual(8.0, alloc[1])
+        self.assertAlmostEqual(2.0, alloc[0])
+        self.assertEqual(1, len(result.shortfalls))
+        short = result.shortfalls[0]
+        self.assertIsInstance(short, actions.Shortfall)
+        self.assertEqual('cheap', short.resource_id)
+        self.assertAlmostEqual(6.0, short.amount)
+        self.assertIn('taken by demand that is worth more', short.reason)
+        # The capacity price is the bronze penalty: the marginal unit
+        # would go to bronze.
+        self.assertAlmostEqual(5.0, result.summary['capacity_price'][0, 0])
+        np.testing.assert_allclose([[6.0], [0.0]],
+                                   result.summary['shortfall'])
+        reserve = result.actions[0]
+        self.assertEqual(constants.ActionType.RESERVE, reserve.action_type)
+        self.assertEqual(constants.ResourceKind.APP, reserve.resource_kind)
+        self.assertTrue(reserve.key)
+        by_app = {a.resource_id: a for a in result.actions}
+        self.assertEqual({'VCPU': 8.0},
+                         by_app['premium'].parameters['resources'])
+        why = by_app['premium'].reason
+        self.assertEqual(6.0, why['forecast']['VCPU']['point'])
+        self.assertEqual(0.9, why['forecast']['VCPU']['level'])
+        self.assertIn('price', why)
+        self.assertIn('benefit', why)
+
+    def test_no_allowed_region_is_an_explained_shortfall(self):
+        opt = make_optimizer()
+        p = region_lp.RegionProblem(
+            ['r0', 'r1'], ['stuck', 'ok'], ['VCPU'], [[3.0], [2.0]],
+            [[10.0], [10.0]], ['r0', 'r1'], ['gold', 'gold'],
+            allowed=[[False, False], [True, True]])
+        result = opt.plan(p)
+        self.assertEqual(['stuck'], [s.resource_id
+                                     for s in result.shortfalls])
+        self.assertIn('may not run in any region',
+                      result.shortfalls[0].reason)
+        self.assertAlmostEqual(3.0, result.shortfalls[0].amount)
+
+    def test_penalty_below_price_is_explained(self):
+        opt = make_optimizer(prices={'*/*': 50.0})
+        p = region_lp.RegionProblem(
+            ['r0'], ['a'], ['VCPU'], [[3.0]], [[10.0]], [0], ['bronze'])
+        result = opt.plan(p)
+        self.assertEqual(1, len(result.shortfalls))
+        self.assertIn('not less than its SLA penalty',
+                      result.shortfalls[0].reason)
+
+    def test_demand_over_every_region(self):
+        problem, opt = random_problem(3, scarce=0.01, share=False)
+        result = opt.plan(problem)
+        short = result.summary['shortfall']
+        # Every unit not served is reported, app by app.
+        self.assertAlmostEqual(
+            float(short.sum()),
+            sum(s.amount for s in result.shortfalls), places=6)
+        served = result.summary['allocation'].sum(axis=(0, 1))
+        np.testing.assert_allclose(
+            served, np.minimum(problem.capacity.sum(axis=0),
+                               problem.demand.sum(axis=0)), rtol=1e-6)
+
+    def test_serving_away_from_home_is_costed(self):
+        # Home is full; the app is served next door at price + transfer.
+        opt = make_optimizer(prices={'r0/*': 1.0, 'r1/*': 2.0},
+                             transfer=0.5)
+        p = region_lp.RegionProblem(
+            ['r0', 'r1'], ['a'], ['VCPU'], [[10.0]], [[4.0], [100.0]],
+            [0], ['gold'])
+        sol = opt.solve(p)
+        np.testing.assert_allclose([[4.0], [6.0]], sol.allocation[0])
+        self.assertAlmostEqual(4 * 1.0 + 6 * 2.0, sol.costs['price'])
+        self.assertAlmostEqual(6 * 0.5, sol.costs['transfer'])
+        # r0 is scarce: its rent is what the next unit saves.
+        self.assertAlmostEqual(2.0 + 0.5 - 1.0, sol.rent[0, 0])
+        self.assertAlmostEqual(0.0, sol.rent[1, 0])
+        self.assertAlmostEqual(2.5, sol.demand_price[0, 0])
+
+
+class BadInputTest(base.TestCase):
+
+    def problem(self, **kw):
+        args = dict(regions=['r0', 'r1'], apps=['a', 'b'],
+                    resource_classes=['VCPU'], demand=[[1.0], [2.0]],
+                    capacity=[[5.0], [5.0]], home=[0, 1],
+                    tiers=['gold', 'silver'])
+        args.update(kw)
+        return region_lp.RegionProblem(**args)
+
+    def assertBad(self, text, **kw):
+        exc = self.assertRaises(region_lp.RegionLPError, self.problem, **kw)
+        self.assertIn(text, str(exc))
+
+    def test_bad_inputs(self):
+        self.assertBad('negative', demand=[[1.0], [-2.0]])
+        self.assertBad('NaN', demand=[[1.0], [np.nan]])
+        self.assertBad('shape', demand=[[1.0, 2.0], [2.0, 1.0]])
+        self.assertBad('shape', capacity=[[5.0]])
+        self.assertBad('not among the regions', home=['r0', 'nowhere'])
+        self.assertBad('outside', home=[0, 5])
+        self.assertBad('tiers has 1 entries', tiers=['gold'])
+        self.assertBad('not unique', apps=['a', 'a'])
+        self.assertBad('more than all of its demand',
+                       min_share=[[0.7, 0.7], [0, 0]])
+        self.assertBad('not allowed', min_share=[[0.5, 0], [0, 0]],
+                       allowed=[[False, True], [True, True]])
+
+    def test_shares_over_capacity(self):
+        p = self.problem(demand=[[10.0], [10.0]],
+                         min_share=[[0.8, 0], [0.8, 0]])
+        exc = self.assertRaises(region_lp.RegionLPError,
+                                make_optimizer().solve, p)
+        self.assertIn('minimum shares in region r0 need 16', str(exc))
+
+    def test_unknown_tier(self):
+        p = self.problem(tiers=['gold', 'platinum'])
+        exc = self.assertRaises(cost.CostModelError,
+                                make_optimizer().solve, p)
+        self.assertIn("'platinum' has no penalty", str(exc))
+
+
+class PluginTest(base.TestCase):
+
+    def test_entry_point_and_conf(self):
+        cls = plugins.load_class('irra.optimizers', 'region_lp')
+        self.assertIs(region_lp.RegionLPOptimizer, cls)
+        opt = region_lp.from_conf(self.conf)
+        self.assertIsInstance(opt.unit_price, cost.UnitPriceCost)
+        self.assertIsInstance(opt.transfer, cost.TransferCost)
+        self.assertIsInstance(opt.sla_penalty, cost.SLAPenaltyCost)
