@@ -41,6 +41,7 @@ from oslo_log import log as logging
 from irra_openstack.db import constants
 from irra_openstack import exception
 from irra_openstack.executor import base
+from irra_openstack import plugins
 
 LOG = logging.getLogger(__name__)
 
@@ -98,6 +99,25 @@ class _NovaExecutor(base.Executor):
         self.sleep = sleep
         self.clock = clock
         self.hooks = dict(hooks or {})
+
+    @classmethod
+    def _connection_from_config(cls, conf, region):
+        from irra_openstack.datasources import inventory
+
+        return inventory.connection(inventory.session_from_conf(conf),
+                                    region)
+
+    @classmethod
+    def from_config(cls, conf, region):
+        """Build it for irra-rrm from irra.conf.
+
+        Nova is reached with the keystoneauth session of [datasources_auth]
+        in ``region``; the options are the plugin's group (e.g.
+        [executors.nova_live_migration]).
+        """
+        group = plugins.register_plugin_opts(conf, 'irra.executors',
+                                             cls.name)
+        return cls(cls._connection_from_config(conf, region), group)
 
     def _hook(self, point, **kwargs):
         hook = self.hooks.get(point)
@@ -163,6 +183,17 @@ class LiveMigrationExecutor(_NovaExecutor):
                  clock=time.monotonic, hooks=None, cold=None):
         super().__init__(connection, options, sleep, clock, hooks)
         self.cold = cold
+
+    @classmethod
+    def from_config(cls, conf, region):
+        """Build it, with a cold-migration executor to fall back to."""
+        group = plugins.register_plugin_opts(conf, 'irra.executors',
+                                             cls.name)
+        conn = cls._connection_from_config(conf, region)
+        cold_group = plugins.register_plugin_opts(
+            conf, 'irra.executors', ColdMigrationExecutor.name)
+        return cls(conn, group,
+                   cold=ColdMigrationExecutor(conn, cold_group))
 
     @classmethod
     def get_config_opts(cls):
@@ -263,6 +294,7 @@ class LiveMigrationExecutor(_NovaExecutor):
                 target = self._next_target(act, server, excluded, tried)
                 if target is False:
                     errors.append('no other host to try')
+                    attempt -= 1
                     break
                 try:
                     record = self._start(act, target, attempt)

@@ -25,6 +25,7 @@ from irra_openstack.db import constants
 from irra_openstack.db import reservation_api
 from irra_openstack import exception
 from irra_openstack.executor import base
+from irra_openstack import plugins
 from irra_openstack.rrm import reservations
 
 LOG = logging.getLogger(__name__)
@@ -51,6 +52,26 @@ class ReservationExecutor(base.Executor):
     def __init__(self, manager, options=None):
         self.manager = manager
         self.options = base.resolve_options(type(self), options)
+
+    @classmethod
+    def from_config(cls, conf, region):
+        """Build it for irra-rrm: the manager from [rrm] reservation_factory.
+
+        :raises ConfigError: no reservation factory is configured.
+        """
+        from irra_openstack.rrm import waves
+
+        path = conf.rrm.reservation_factory
+        if not path:
+            raise exception.ConfigError(
+                reason='the placement_reservation executor needs a '
+                       'reservation manager: set [rrm] reservation_factory, '
+                       'e.g. to irra_openstack.rrm.reservations.'
+                       'manager_from_config')
+        manager = waves.import_object(path)(conf, region)
+        group = plugins.register_plugin_opts(conf, 'irra.executors',
+                                             cls.name)
+        return cls(manager, group)
 
     @classmethod
     def get_config_opts(cls):

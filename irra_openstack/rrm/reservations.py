@@ -49,6 +49,7 @@ import threading
 import time
 import uuid
 
+from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -695,3 +696,34 @@ class PeriodicReconciler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def manager_from_config(conf, region):
+    """The reservation manager of ``region`` built from irra.conf.
+
+    Placement is reached with the keystoneauth session of
+    [datasources_auth] (service type ``placement``, that region's internal
+    endpoint), and reservation consumers belong to the project and user
+    that the session authenticates as. Name this function in [rrm]
+    reservation_factory to use it.
+
+    :raises ConfigError: the credentials give no project or user.
+    """
+    from irra_openstack.datasources import inventory
+
+    session = inventory.session_from_conf(conf)
+    adapter = ks_adapter.Adapter(session, service_type='placement',
+                                 region_name=region, interface='internal')
+    try:
+        project_id = session.get_project_id()
+        user_id = session.get_user_id()
+    except ks_exc.ClientException as exc:
+        raise exception.ConfigError(
+            reason='cannot authenticate with [datasources_auth] to own '
+                   'reservations in Placement: %s' % exc)
+    if not project_id or not user_id:
+        raise exception.ConfigError(
+            reason='[datasources_auth] must authenticate a project-scoped '
+                   'user: reservation consumers in Placement need a project '
+                   'and a user')
+    return ReservationManager(adapter, region, project_id, user_id)
