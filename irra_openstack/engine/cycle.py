@@ -411,7 +411,7 @@ def from_conf(conf, datasource, inventory, region, plan_api=None,
     constraints = cls.constraints_from_group(sched_group)
     constraints.windows = ()
     sched_kwargs = {'constraints': constraints}
-    for name in ('iterations', 'seed', 'initial_temperature'):
+    for name in ('iterations', 'seed', 'initial_temperature', 'max_steps'):
         if hasattr(sched_group, name):
             sched_kwargs[name] = getattr(sched_group, name)
     return PlanningCycle(

@@ -1044,7 +1044,8 @@ class GreedyWaveScheduler(WaveScheduler):
 class AnnealingWaveScheduler(WaveScheduler):
     """Simulated annealing over the waves, from the greedy schedule.
 
-    :param iterations: proposals per action (at least 200 in all).
+    :param iterations: proposals per action (at least 200 in all, at most
+        ``max_steps``).
     :param seed: seed of the random generator; the same seed and input
         give the same schedule.
     :param initial_temperature: starting temperature, relative to the
@@ -1057,9 +1058,9 @@ class AnnealingWaveScheduler(WaveScheduler):
     name = 'annealing'
     description = 'Migration waves optimised by simulated annealing'
 
-    def __init__(self, constraints=None, iterations=200, seed=0,
+    def __init__(self, constraints=None, iterations=100, seed=0,
                  initial_temperature=0.05, final_temperature=1e-4,
-                 swap_probability=0.3):
+                 swap_probability=0.3, max_steps=10000):
         super().__init__(constraints)
         if int(iterations) < 0:
             raise WaveError(reason="iterations must be >= 0, got %r"
@@ -1071,7 +1072,11 @@ class AnnealingWaveScheduler(WaveScheduler):
                                       initial_temperature))
         if not 0 <= swap_probability <= 1:
             raise WaveError(reason="swap_probability must be in [0, 1]")
+        if int(max_steps) < 1:
+            raise WaveError(reason="max_steps must be >= 1, got %r"
+                            % max_steps)
         self.iterations = int(iterations)
+        self.max_steps = int(max_steps)
         self.seed = seed
         self.t0 = float(initial_temperature)
         self.t1 = float(final_temperature)
@@ -1080,9 +1085,12 @@ class AnnealingWaveScheduler(WaveScheduler):
     @classmethod
     def get_config_opts(cls):
         return super().get_config_opts() + [
-            cfg.IntOpt('iterations', default=200, min=0,
+            cfg.IntOpt('iterations', default=100, min=0,
                        help='Annealing proposals per migration action '
-                            '(at least 200 in all).'),
+                            '(at least 200 in all, at most max_steps).'),
+            cfg.IntOpt('max_steps', default=10000, min=1,
+                       help='Most annealing proposals in one schedule; '
+                            'bounds its time on large plans.'),
             cfg.IntOpt('seed', default=0,
                        help='Seed of the annealing\'s random numbers; the '
                             'same seed and input give the same schedule.'),
@@ -1090,6 +1098,30 @@ class AnnealingWaveScheduler(WaveScheduler):
                          help='Starting temperature of the annealing, as a '
                               'share of the greedy schedule\'s cost.'),
         ]
+
+    @staticmethod
+    def _quick_move(p, sched, i, b):
+        """O(1) necessary conditions for moving ``i`` into wave ``b``."""
+        s, d = p.src[i], p.dst[i]
+        if sched.out[b, s] >= p.lim_out or sched.inc[b, d] >= p.lim_in:
+            return False
+        if p.max_per_wave and sched.count[b] >= p.max_per_wave:
+            return False
+        return not (p.region_bw > 0 and
+                    sched.bw[b] + p.bw[i] > p.region_bw + _EPS)
+
+    @staticmethod
+    def _quick_swap(p, sched, i, j, a, b):
+        """O(1) necessary conditions for swapping ``i`` (in a), ``j`` (b)."""
+        for x, y, k in ((i, j, b), (j, i, a)):
+            out = sched.out[k, p.src[x]] - (p.src[y] == p.src[x])
+            inc = sched.inc[k, p.dst[x]] - (p.dst[y] == p.dst[x])
+            if out >= p.lim_out or inc >= p.lim_in:
+                return False
+            if p.region_bw > 0 and sched.bw[k] - p.bw[y] + p.bw[x] > \
+                    p.region_bw + _EPS:
+                return False
+        return True
 
     def _improve(self, p, sched):
         n = p.n
@@ -1100,7 +1132,7 @@ class AnnealingWaveScheduler(WaveScheduler):
         cur, _ = schedule_cost(p, w, k_cap)
         greedy_cost, greedy_w = cur, w.copy()
         best, best_w = cur, w.copy()
-        steps = max(200, self.iterations * n)
+        steps = min(max(200, self.iterations * n), self.max_steps)
         rng = np.random.default_rng(self.seed)
         pick = rng.integers(n, size=(steps, 2))
         target = rng.integers(k_cap, size=steps)
@@ -1123,9 +1155,11 @@ class AnnealingWaveScheduler(WaveScheduler):
                 if a == b:
                     continue
                 moves = ((i, b), (j, a))
+                if not self._quick_swap(p, sched, i, j, a, b):
+                    continue
             else:
                 b = int(target[it])
-                if a == b:
+                if a == b or not self._quick_move(p, sched, i, b):
                     continue
                 moves = ((i, b),)
             old = [(m, int(w[m])) for m, _ in moves]

@@ -194,3 +194,22 @@ class CycleTest(db_base.DBTestCase):
                           plan_api.plan_create_with_actions,
                           {'region': REGION}, 'manual', None, again)
         self.assertEqual(1, len(plan_api.plan_list()))
+
+    def test_from_conf(self):
+        self.flags(group='planning', wave_scheduler='greedy',
+                   history=2 * 86400, threshold=0.8,
+                   automation_level='full')
+        plugins.register_plugin_opts(self.conf, 'irra.schedulers', 'greedy')
+        self.flags(group='schedulers.greedy', max_concurrent_per_host=2,
+                   maintenance_windows=['00:00-23:59'])
+        c = cycle.from_conf(self.conf, self.datasource, inventory, REGION,
+                            plan_api=plan_api, forecaster=self.forecaster())
+        self.assertIsInstance(c.scheduler, waves.GreedyWaveScheduler)
+        self.assertEqual(2, c.scheduler.constraints.max_concurrent_per_host)
+        result = c.run(self.now)
+        self.assertEqual('automatic', result.plan['automation_level'])
+        self.assertEqual('greedy', result.summary['waves']['scheduler'])
+        per_wave = {}
+        for a in result.actions:
+            per_wave[a.wave] = per_wave.get(a.wave, 0) + 1
+        self.assertEqual(2, max(per_wave.values()))
