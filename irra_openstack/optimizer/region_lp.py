@@ -454,48 +454,53 @@ class RegionLPOptimizer(plugins.Plugin):
         sol = solution if solution is not None else self.solve(problem)
         p = sol.problem
         classes = p.resource_classes
-        total = sol.allocation.sum(axis=2)
         ai, ni = np.nonzero(sol.allocation.max(axis=2) > EPS)
         cap_price = sol.capacity_price
-        point = p.demand_point
+        home = p.home[ai]
+        # Every figure of every action at once, then plain Python lists:
+        # the loop below only assembles dicts.
+        amounts = sol.allocation[ai, ni]                          # (P, K)
+        served = amounts > EPS
+        unit = (cap_price[ni] + sol.transfer[ni, home]).tolist()
+        benefit = (sol.penalty[ai] * amounts).tolist()
+        share = (amounts.sum(axis=1) /
+                 np.maximum(p.required[ai].sum(axis=1), EPS)).tolist()
+        upper = p.demand[ai].tolist()
+        required = p.required[ai].tolist()
+        point = (p.demand_point[ai].tolist() if p.demand_point is not None
+                 else [[None] * len(classes)] * len(ai))
         level = p.level
+        served_l = served.tolist()
+        amounts_l = amounts.tolist()
         result = actions.PlanResult()
-        for a_idx, n_idx in zip(ai.tolist(), ni.tolist()):
-            home = int(p.home[a_idx])
-            amounts = sol.allocation[a_idx, n_idx]
-            resources = {c: float(v) for c, v in zip(classes, amounts)
-                         if v > EPS}
-            unit = cap_price[n_idx] + sol.transfer[n_idx, home]
-            forecast = {c: {'upper': float(p.demand[a_idx, j]),
-                            'required': float(p.required[a_idx, j]),
-                            'point': (None if point is None
-                                      else float(point[a_idx, j])),
-                            'level': level}
-                        for j, c in enumerate(classes)}
-            where = ('its home region' if n_idx == home
+        for i, (a_idx, n_idx, h) in enumerate(zip(ai.tolist(), ni.tolist(),
+                                                  home.tolist())):
+            on = [j for j, yes in enumerate(served_l[i]) if yes]
+            where = ('its home region' if n_idx == h
                      else 'region %s, away from its home region %s'
-                     % (p.regions[n_idx], p.regions[home]))
+                     % (p.regions[n_idx], p.regions[h]))
             reason = {
-                'forecast': forecast,
+                'forecast': {
+                    classes[j]: {'upper': upper[i][j],
+                                 'required': required[i][j],
+                                 'point': point[i][j], 'level': level}
+                    for j in on},
                 'constraint': 'predicted demand of app %s (tier %s) served '
                               'in %s' % (p.apps[a_idx], p.tiers[a_idx],
                                          where),
-                'benefit': {
-                    c: float(sol.penalty[a_idx, j] * amounts[j])
-                    for j, c in enumerate(classes) if amounts[j] > EPS},
-                'price': {
-                    c: float(unit[j])
-                    for j, c in enumerate(classes) if amounts[j] > EPS},
-                'share': float(total[a_idx, n_idx] /
-                               max(p.required[a_idx].sum(), EPS)),
+                'benefit': {classes[j]: benefit[i][j] for j in on},
+                'price': {classes[j]: unit[i][j] for j in on},
+                'share': share[i],
             }
             action = actions.PlannedAction(
                 action_type=constants.ActionType.RESERVE,
                 resource_id=p.apps[a_idx],
                 resource_kind=constants.ResourceKind.APP,
-                source=p.regions[home], destination=p.regions[n_idx],
-                reason=reason, parameters={'resources': resources,
-                                           'region': p.regions[n_idx]})
+                source=p.regions[h], destination=p.regions[n_idx],
+                reason=reason,
+                parameters={'resources': {classes[j]: amounts_l[i][j]
+                                          for j in on},
+                            'region': p.regions[n_idx]})
             if salt is not None:
                 action.with_key(salt)
             result.actions.append(action)
