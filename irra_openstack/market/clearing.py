@@ -68,7 +68,8 @@ class Trade:
 
     ``price`` is what the buyer pays the seller per unit; ``ask`` is the
     seller's marginal cost, ``bid`` the lowest SLA penalty among the
-    buyer's applications served by this trade, ``transfer`` the transfer
+    buyer's applications that chose this trade (served above their
+    minimum share), ``transfer`` the transfer
     cost per unit the buyer also bears, ``forced`` the part of the
     quantity that minimum shares imposed.
     """
@@ -182,10 +183,16 @@ def clear(solution, no_trade_solution):
     forced = np.zeros((n, n, k))
     np.add.at(forced, p.home, sol.lower)
     forced[np.arange(n), np.arange(n)] = 0.0
-    # Bid of each flow: the lowest penalty among the apps in it.
+    # Bid of each flow: the lowest penalty among the apps that chose it
+    # (served above their minimum share); for a wholly forced flow, among
+    # the apps in it.
     bid = np.full((n, n, k), np.inf)
-    ai, si, kj = np.nonzero(sol.allocation > EPS)
+    ai, si, kj = np.nonzero(sol.allocation - sol.lower > EPS)
     np.minimum.at(bid, (p.home[ai], si, kj), sol.penalty[ai, kj])
+    ai, si, kj = np.nonzero(sol.allocation > EPS)
+    only_forced = np.full((n, n, k), np.inf)
+    np.minimum.at(only_forced, (p.home[ai], si, kj), sol.penalty[ai, kj])
+    bid = np.where(np.isfinite(bid), bid, only_forced)
     trades = []
     for b, s, j in zip(*np.nonzero(flows > EPS)):
         trades.append(Trade(

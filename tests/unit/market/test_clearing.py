@@ -81,6 +81,39 @@ class PropertiesTest(base.TestCase):
                         market.surplus)
         self.assertTrue(all(clearing.check(market).values()))
 
+    @hypothesis.settings(max_examples=20, deadline=None)
+    @hypothesis.given(seed=st.integers(0, 2 ** 31))
+    def test_minimum_shares_abroad(self, seed):
+        # Shares in foreign regions force trades: they are flagged, and
+        # budget balance, sellers' rationality and consistency still hold.
+        problem, opt = test_region_lp.random_problem(seed, n=4, a=10,
+                                                     share=False)
+        rng = np.random.default_rng(seed)
+        away = problem.allowed & (np.arange(4)[None, :] !=
+                                  problem.home[:, None])
+        problem.min_share = np.where(
+            away & (rng.random(away.shape) < 0.3), 0.2, 0.0)
+        problem.min_share[problem.min_share.sum(axis=1) > 1] = 0.0
+        try:
+            market = clearing.Marketplace(opt).run(problem)
+        except region_lp.RegionLPError as exc:
+            self.assertIn('minimum shares', str(exc))
+            return
+        forced = problem.min_share[:, :, None] * problem.required[:, None]
+        flows = np.zeros((4, 4, 2))
+        np.add.at(flows, problem.home, forced)
+        flows[np.arange(4), np.arange(4)] = 0
+        regions = {r: i for i, r in enumerate(problem.regions)}
+        for t in market.trades:
+            want = flows[regions[t.buyer_region], regions[t.seller_region],
+                         problem.resource_classes.index(t.resource_class)]
+            self.assertAlmostEqual(min(want, t.quantity), t.forced)
+            self.assertGreaterEqual(t.price, t.ask - TOL)
+        properties = clearing.check(market)
+        for name in ('budget_balanced', 'sellers_rational', 'flows_match',
+                     'surplus_matches', 'buyers_rational'):
+            self.assertTrue(properties[name], name)
+
     def test_check_detects_violations(self):
         market = run(11, 0.3, False)
         self.assertTrue(market.trades)

@@ -251,6 +251,42 @@ class ShortageTest(base.TestCase):
         self.assertAlmostEqual(2.5, sol.demand_price[0, 0])
 
 
+class TierPriorityTest(base.TestCase):
+
+    @hypothesis.settings(max_examples=30, deadline=None)
+    @hypothesis.given(
+        demand=st.lists(st.floats(0.0, 50.0), min_size=2, max_size=8),
+        tiers=st.lists(st.sampled_from(['gold', 'silver', 'bronze']),
+                       min_size=8, max_size=8),
+        capacity=st.floats(0.0, 200.0), regions=st.integers(1, 3))
+    def test_higher_tier_first(self, demand, tiers, capacity, regions):
+        # Every app allowed everywhere, prices and transfers well below the
+        # gaps between tier penalties: a lower tier is served only when
+        # every higher tier is fully served.
+        a = len(demand)
+        tiers = tiers[:a]
+        opt = make_optimizer(prices={'*/*': 1.0}, transfer=0.5)
+        p = region_lp.RegionProblem(
+            ['r%d' % i for i in range(regions)],
+            ['a%d' % i for i in range(a)], ['VCPU'],
+            np.array(demand)[:, None],
+            np.full((regions, 1), capacity / regions),
+            np.arange(a) % regions, tiers)
+        result = opt.plan(p)
+        short = result.summary['shortfall'][:, 0]
+        served = result.summary['allocation'].sum(axis=(1, 2))
+        rank = {'gold': 0, 'silver': 1, 'bronze': 2}
+        for i in range(a):
+            for j in range(a):
+                if rank[tiers[i]] < rank[tiers[j]] and served[j] > 1e-6:
+                    self.assertLess(short[i], 1e-6)
+        np.testing.assert_allclose(
+            served.sum(), min(sum(demand), capacity), rtol=1e-6,
+            atol=1e-6)
+        self.assertAlmostEqual(short.sum(),
+                               sum(s.amount for s in result.shortfalls))
+
+
 class BadInputTest(base.TestCase):
 
     def problem(self, **kw):
