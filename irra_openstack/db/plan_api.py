@@ -168,6 +168,55 @@ def _create_with_actions(scope, automation_level, project_id, records,
         return _plan_dict(row, _counts(session, row.id))
 
 
+def actions_reschedule(records, context=None):
+    """Store new waves and reasons of PENDING actions, by key.
+
+    ``records`` are :meth:`PlannedAction.as_record` dicts (their
+    ``reason`` holds ``wave`` and ``depends_on``). One transaction; each
+    update is a compare-and-set on PENDING, so an action that started
+    meanwhile keeps its row as it is.
+
+    :returns: the keys that were updated.
+    """
+    updated = []
+    with api.write_session(context) as session:
+        for r in records:
+            result = session.execute(
+                sa.update(models.Action)
+                .where(models.Action.idempotency_key ==
+                       r['idempotency_key'],
+                       models.Action.state == constants.ActionState.PENDING)
+                .values(reason=r['reason'], updated_at=timeutils.utcnow())
+                .execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                updated.append(r['idempotency_key'])
+    return updated
+
+
+def actions_add(plan_uuid, records, context=None):
+    """Add PENDING actions to the plan ``plan_uuid``, in one transaction.
+
+    :raises PlanNotFound: there is no such plan.
+    :raises DuplicateAction: a key is already recorded.
+    """
+    try:
+        with api.write_session(context) as session:
+            plan = _plan_row(session, plan_uuid)
+            for r in records:
+                session.add(models.Action(
+                    plan_id=plan.id, state=constants.ActionState.PENDING,
+                    **{k: r.get(k) for k in (
+                        'idempotency_key', 'action_type', 'resource_id',
+                        'resource_kind', 'source', 'destination',
+                        'reason')}))
+            session.flush()
+            return _plan_dict(plan, _counts(session, plan.id))
+    except db_exception.DBDuplicateEntry:
+        raise DuplicateAction(
+            key=', '.join(r['idempotency_key'] for r in records[:3]),
+            plan=plan_uuid)
+
+
 def _plan_row(session, uuid):
     row = session.execute(sa.select(models.Plan).where(
         models.Plan.uuid == uuid)).scalars().first()

@@ -41,6 +41,7 @@ import numpy as np
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
+from irra_openstack.db import constants
 from irra_openstack import exception
 from irra_openstack.optimizer import actions as actions_mod
 from irra_openstack.optimizer import explain
@@ -80,6 +81,27 @@ class CycleResult:
     model: model_mod.ClusterModel
     forecasts: dict
     summary: dict
+
+
+@dataclasses.dataclass
+class AdjustResult:
+    """What :meth:`PlanningCycle.adjust` found and changed.
+
+    :attr deviating: keys of pending actions whose source host's actuals
+        left the forecast interval the plan was made on.
+    :attr failed: keys of the plan's FAILED actions.
+    :attr rescheduled: keys of the PENDING actions given new waves.
+    :attr skipped: keys of PENDING actions that cannot run any more
+        (their VM failed an earlier hop or moved), now SKIPPED.
+    :attr result: the scheduler's :class:`PlanResult`, or None when
+        nothing had to change.
+    """
+
+    deviating: list
+    failed: list
+    rescheduled: list
+    skipped: list
+    result: actions_mod.PlanResult | None
 
 
 def _plugin(namespace, obj, kwargs):
@@ -366,6 +388,160 @@ class PlanningCycle:
         return CycleResult(plan=plan, actions=scheduled.actions,
                            shortfalls=shortfalls, model=model,
                            forecasts=forecasts, summary=summary)
+
+    # -- real-time adjustment ----------------------------------------------
+
+    def observed(self, model, start, end):
+        """(V, n, R) observed usage of the model's VMs in [start, end).
+
+        NaN where a value is missing; disk is the flavor's.
+        """
+        n = (end - start) // self.step
+        out = np.full((model.n_vms, n, _R), np.nan)
+        if n <= 0:
+            return out
+        result = self.datasource.fetch(
+            start, end, self.step,
+            metrics=[self.cpu_metric, self.memory_metric], kind='vm',
+            regions=[self.region])
+        frame = result.frames.get(self.region)
+        out[:, :, _DISK] = model.flavor[:, None, _DISK]
+        if frame is None:
+            return out
+        pos = {sid: i for i, sid in enumerate(frame.resources)}
+        rows = np.array([pos.get(v, -1) for v in model.vm_ids],
+                        dtype=np.int64)
+        have = rows >= 0
+        for r, metric in ((_CPU, self.cpu_metric),
+                          (_MEM, self.memory_metric)):
+            values = frame.metric(metric)[:, :n]
+            pct = (r == _CPU or frame.units.get(metric) == '%')
+            scale = model.flavor[:, r] / 100.0 if pct else \
+                np.ones(model.n_vms)
+            out[have, :values.shape[1], r] = (values[rows[have]]
+                                              * scale[have, None])
+        return out
+
+    def deviating(self, state, plan_start, now, inv):
+        """Keys of pending migrations whose actuals left their interval.
+
+        The forecast the plan was made on is made again from the metrics
+        up to ``plan_start`` (forecasters are deterministic); the sums over
+        each host's VMs of their observed usage at the last whole step
+        before ``now`` are compared with the sums of their bounds. An
+        action deviates when its source host's value of the action's
+        resource class is outside ``[lower, upper]``.
+        """
+        elapsed = (int(now) - int(now) % self.step
+                   - (int(plan_start) - int(plan_start) % self.step))
+        n = min(elapsed // self.step, self.forecaster.horizon)
+        if n <= 0:
+            return []
+        frame, _ = self.collect(plan_start)
+        forecasts = self.forecast(frame)
+        model, lower, _ = self.build_model(inv, frame, forecasts)
+        start = int(plan_start) - int(plan_start) % self.step
+        seen = self.observed(model, start, start + n * self.step)
+        k = n - 1
+        placed = model.vm_host >= 0
+        h = model.n_hosts
+        act = np.zeros((h, _R))
+        lo = np.zeros((h, _R))
+        hi = np.zeros((h, _R))
+        unknown = np.zeros((h, _R), dtype=bool)
+        np.add.at(act, model.vm_host[placed],
+                  np.nan_to_num(seen[placed, k]))
+        np.add.at(unknown, model.vm_host[placed],
+                  np.isnan(seen[placed, k]))
+        np.add.at(lo, model.vm_host[placed], lower[placed, k])
+        np.add.at(hi, model.vm_host[placed], model.usage_upper[placed, k])
+        tol = 1e-6 * np.maximum(np.abs(hi), 1.0)
+        out = ((act > hi + tol) | (act < lo - tol)) & ~unknown
+        hosts = {name: i for i, name in enumerate(model.host_names)}
+        keys = []
+        for a in state.actions:
+            if state.states.get(a.key) != constants.ActionState.PENDING or \
+                    a.action_type not in waves.MIGRATIONS or \
+                    a.source not in hosts:
+                continue
+            metric = (a.reason.get('forecast') or {}).get('metric')
+            r = (model_mod.RESOURCE_CLASSES.index(metric)
+                 if metric in model_mod.RESOURCE_CLASSES else _CPU)
+            if out[hosts[a.source], r]:
+                keys.append(a.key)
+        return keys
+
+    def adjust(self, plan_uuid, now=None):
+        """Replan a stored plan's pending actions, when needed.
+
+        Needed when one of its actions FAILED, or when the actuals of a
+        pending migration's source host left the forecast interval. Then
+        only the PENDING actions are scheduled again (after the waves that
+        started), on a fresh forecast and the current placement; the ones
+        that cannot run any more are SKIPPED with the reason.
+
+        :returns: an :class:`AdjustResult`.
+        """
+        if self.plan_api is None:
+            raise CycleError(reason="adjusting a plan needs the plan API")
+        now = self.clock() if now is None else now
+        plan, rows = self.plan_api.plan_actions(plan_uuid)
+        plan_start = ((plan.get('scope') or {}).get('summary') or
+                      {}).get('now')
+        if plan_start is None:
+            raise CycleError(reason="plan %s was not made by a planning "
+                                    "cycle (its scope has no summary)"
+                             % plan_uuid)
+        state = waves.ScheduleState.from_records(rows)
+        inv = self.get_inventory()
+        failed = [a.key for a in state.actions
+                  if state.states.get(a.key) == constants.ActionState.FAILED]
+        deviating = self.deviating(state, plan_start, now, inv)
+        if not failed and not deviating:
+            return AdjustResult([], [], [], [], None)
+        frame, _ = self.collect(now)
+        forecasts = self.forecast(frame)
+        model, _, _ = self.build_model(inv, frame, forecasts)
+        constraints = self.constraints or getattr(
+            self.scheduler, 'constraints', waves.WaveConstraints())
+        constraints = dataclasses.replace(constraints, salt=plan_uuid,
+                                          start=float(now))
+        if self.maintenance_windows:
+            constraints.windows = waves.daily_windows(
+                now, 2, self.maintenance_windows)
+        result = self.scheduler.replan(state, failed + deviating, model,
+                                       constraints)
+        pending = {a.key for a in state.actions
+                   if state.states.get(a.key) == constants.ActionState.PENDING}
+        again = [a for a in result.actions
+                 if a.key in pending and a.wave is not None]
+        rescheduled = self.plan_api.actions_reschedule(
+            [a.as_record() for a in again])
+        known = {a.key for a in state.actions}
+        new = [a for a in result.actions if a.key not in known]
+        if new:     # staging hops that break a new cycle
+            self.plan_api.actions_add(plan_uuid,
+                                      [a.as_record() for a in new])
+            rescheduled += [a.key for a in new]
+        why = {}
+        for s in result.shortfalls:
+            for key in pending:
+                if key in s.reason:
+                    why[key] = s.reason
+        kept = {a.key for a in result.actions}
+        skipped = []
+        for key in sorted(pending - kept):
+            done = self.plan_api.action_finish(
+                key, constants.ActionState.SKIPPED,
+                error=why.get(key, 'dropped by replanning'),
+                expected=(constants.ActionState.PENDING,))
+            if done is not None:
+                skipped.append(key)
+        LOG.info('Plan %s adjusted: %d failed, %d deviating, %d '
+                 'rescheduled, %d skipped', plan_uuid, len(failed),
+                 len(deviating), len(rescheduled), len(skipped))
+        return AdjustResult(deviating, failed, rescheduled, skipped,
+                            result)
 
     @staticmethod
     def _call(what, fn, *args, **kwargs):

@@ -25,16 +25,21 @@ T0 = 1700000000 - 1700000000 % 86400
 REGION = 'RegionOne'
 
 
-def write_trace(path, n_days=3, seed=0):
-    """8 VMs; vm0-vm4 (on h0) are busy every afternoon."""
+def write_trace(path, n_days=3, seed=0, noise=1.0, idle_from=None):
+    """8 VMs; vm0-vm4 (on h0) are busy every afternoon.
+
+    From ``idle_from`` (seconds after T0) on, vm0-vm4 are idle.
+    """
     rng = np.random.default_rng(seed)
     n = n_days * DAY
     t = np.arange(n)
     daily = 0.5 + 0.5 * np.sin(2 * np.pi * (t % DAY) / DAY)
     cpu = np.empty((8, n))
-    cpu[:5] = 40 + 55 * daily + rng.normal(0, 2, (5, n))
-    cpu[5:] = 10 + rng.normal(0, 1, (3, n))
-    mem = np.full((8, n), 2048.0) + rng.normal(0, 10, (8, n))
+    cpu[:5] = 40 + 55 * daily + rng.normal(0, 2 * noise, (5, n))
+    cpu[5:] = 10 + rng.normal(0, noise, (3, n))
+    if idle_from is not None:
+        cpu[:5, idle_from // STEP:] = 1.0
+    mem = np.full((8, n), 2048.0) + rng.normal(0, 10 * noise, (8, n))
     values = np.stack([np.clip(cpu, 0, 100), mem], axis=1)
     f = frame_mod.MetricFrame(
         start=T0, step=STEP, resources=['vm%d' % i for i in range(8)],
@@ -213,3 +218,76 @@ class CycleTest(db_base.DBTestCase):
         for a in result.actions:
             per_wave[a.wave] = per_wave.get(a.wave, 0) + 1
         self.assertEqual(2, max(per_wave.values()))
+
+
+class AdjustTest(db_base.DBTestCase):
+    """Replanning a stored plan when actuals or actions go wrong."""
+
+    now = T0 + 2 * 86400 + 6 * 3600
+
+    def cycle(self, **trace):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'region.irra')
+        write_trace(path, **trace)
+        return cycle.PlanningCycle(
+            datasource=replay.ReplayDatasource(
+                [ds_base.Region(REGION, path)]),
+            inventory=inventory,
+            forecaster=plugins.load(
+                'irra.forecasters', 'seasonal_naive', step=STEP,
+                horizon=72, season=DAY, level=0.9, floor=0.0),
+            rebalancer='rebalance', scheduler=waves.AnnealingWaveScheduler(
+                seed=0), region=REGION, plan_api=plan_api,
+            history=2 * 86400)
+
+    def test_nothing_to_change(self):
+        c = self.cycle(noise=0.0)
+        plan = c.run(self.now).plan
+        _, before = plan_api.plan_actions(plan['uuid'])
+        got = c.adjust(plan['uuid'], self.now + 3600)
+        self.assertEqual(([], [], [], [], None),
+                         (got.deviating, got.failed, got.rescheduled,
+                          got.skipped, got.result))
+        _, after = plan_api.plan_actions(plan['uuid'])
+        self.assertEqual(before, after)
+
+    def test_failed_action_replans_the_rest(self):
+        c = self.cycle(noise=0.0)
+        result = c.run(self.now)
+        first = min(result.actions, key=lambda a: a.wave)
+        plan_api.action_claim(first.key)
+        plan_api.action_finish(first.key, constants.ActionState.FAILED,
+                               error='boom')
+        got = c.adjust(result.plan['uuid'], self.now + 600)
+        self.assertEqual([first.key], got.failed)
+        self.assertEqual([], got.deviating)
+        self.assertEqual(len(result.actions) - 1, len(got.rescheduled))
+        _, rows = plan_api.plan_actions(result.plan['uuid'])
+        by = {r['idempotency_key']: r for r in rows}
+        self.assertEqual(constants.ActionState.FAILED,
+                         by[first.key]['state'])
+        for key in got.rescheduled:
+            self.assertEqual(constants.ActionState.PENDING,
+                             by[key]['state'])
+            self.assertGreater(by[key]['reason']['wave'], first.wave)
+            self.assertEqual(by[key]['reason']['wave'],
+                             by[key]['reason']['schedule']['wave'])
+        self.assertIn(first.key, got.result.shortfalls[0].reason)
+
+    def test_actuals_outside_the_interval(self):
+        # The busy VMs go idle an hour after the plan was made.
+        c = self.cycle(noise=0.0,
+                       idle_from=self.now - T0 + 3600)
+        result = c.run(self.now)
+        self.assertTrue(result.actions)
+        got = c.adjust(result.plan['uuid'], self.now + 2 * 3600)
+        self.assertEqual(sorted(a.key for a in result.actions),
+                         sorted(got.deviating))
+        _, rows = plan_api.plan_actions(result.plan['uuid'])
+        for r in rows:
+            if r['state'] == constants.ActionState.PENDING:
+                self.assertEqual('actuals left the forecast interval',
+                                 r['reason']['replanned'])
+        # Before the drop, the actuals were inside the interval.
+        self.assertEqual([], c.adjust(result.plan['uuid'],
+                                      self.now + 1800).deviating)
