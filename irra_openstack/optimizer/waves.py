@@ -311,6 +311,8 @@ class _Problem:
         self.bw = bw
         if c.activity is not None:
             act = np.asarray(c.activity, dtype=float)[self.vm]
+        elif model.horizon == 0:
+            act = np.zeros(n)
         else:
             act = (model.usage_point[self.vm, 0, _CPU]
                    / np.maximum(model.flavor[self.vm, _CPU], _EPS))

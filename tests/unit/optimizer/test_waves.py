@@ -480,3 +480,54 @@ class ExplainTest(base.TestCase):
                           'host overload', explain.benefit(1, 'VCPU', 'x'),
                           price=0.25)
         self.assertEqual(0.25, r['price'])
+
+
+class ReplanPropertyTest(base.TestCase):
+
+    @hypothesis.settings(max_examples=15, deadline=None)
+    @hypothesis.given(seed=st.integers(0, 10 ** 6),
+                      n_done=st.integers(0, 3),
+                      fail=st.booleans())
+    def test_replan_keeps_constraints(self, seed, n_done, fail):
+        rng = np.random.default_rng(seed)
+        model = make_model(rng, n_hosts=5, n_vms=30)
+        acts = random_actions(rng, model, 15)
+        c = waves.WaveConstraints(max_concurrent_per_host=2)
+        sched = waves.GreedyWaveScheduler(c)
+        plan = sched.schedule(acts, model)
+        scheduled = [a for a in plan.actions if a.wave is not None]
+        hypothesis.assume(scheduled)
+        states = {a.key: S.SUCCEEDED for a in scheduled
+                  if a.wave < n_done}
+        failed = [a for a in scheduled if a.wave == n_done][:1] \
+            if fail else []
+        for a in failed:
+            states[a.key] = S.FAILED
+        hosts = {n: i for i, n in enumerate(model.host_names)}
+        vm_host = model.vm_host.copy()
+        for a in scheduled:
+            if states.get(a.key) == S.SUCCEEDED:
+                vm_host[model.vm_ids.index(a.resource_id)] = \
+                    hosts[a.destination]
+        now = model_mod.ClusterModel(**dict(model.__dict__,
+                                            vm_host=vm_host))
+        result = sched.replan(waves.ScheduleState(scheduled, states),
+                              [a.key for a in failed], now)
+        first = result.summary['first_wave']
+        for a in result.actions:
+            if a.key in states:
+                self.assertIn(a.wave, range(first))
+            elif a.wave is not None:
+                self.assertGreaterEqual(a.wave, first)
+        check_constraints(self, result, now, c, first_wave=first,
+                          vm_host=vm_host)
+        # Every pending action is rescheduled or reported.
+        pending = {a.key for a in scheduled if a.key not in states}
+        out = {a.key for a in result.actions}
+        reported = ' '.join(s.reason for s in result.shortfalls)
+        staged = {a.resource_id for a in result.actions
+                  if a.reason.get('staging')}
+        by_key = {a.key: a for a in scheduled}
+        for key in pending - out:
+            self.assertTrue(key in reported or
+                            by_key[key].resource_id in staged, key)
