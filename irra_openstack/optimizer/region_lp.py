@@ -519,7 +519,8 @@ class RegionLPOptimizer(plugins.Plugin):
 
     def _shortfalls(self, sol):
         p = sol.problem
-        ai, kj = np.nonzero(sol.shortfall > EPS)
+        # Solver round-off is already cleared: every unit left is real.
+        ai, kj = np.nonzero(sol.shortfall > 0)
         if not ai.size:
             return []
         cost = (sol.unit_price[None, :, :] +
