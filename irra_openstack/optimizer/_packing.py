@@ -276,6 +276,8 @@ class State:
                 for it, c in zip(items, counts):
                     np.add.at(self.gcount[kind][gid],
                               vm_host[p.members[it]], 1)
+        #: (H, R) predicted peak per host, kept with ``u``.
+        self.peak = self.u.max(axis=1)
         self.log = []
 
     def unplace_split(self, i):
@@ -289,6 +291,7 @@ class State:
         for kind, gid, c in p.item_groups[i]:
             np.subtract.at(self.gcount[kind][gid], hosts, 1)
         self.item_host[i] = -1
+        self.peak[hosts] = self.u[hosts].max(axis=1)
 
     def move(self, i, dst, log=True):
         p = self.p
@@ -299,12 +302,14 @@ class State:
             self.n[src] -= p.count[i]
             for kind, gid, c in p.item_groups[i]:
                 self.gcount[kind][gid][src] -= c
+            self.peak[src] = self.u[src].max(axis=0)
         if dst >= 0:
             self.u[dst] += p.usage[i]
             self.a[dst] += p.flavor[i]
             self.n[dst] += p.count[i]
             for kind, gid, c in p.item_groups[i]:
                 self.gcount[kind][gid][dst] += c
+            self.peak[dst] = self.u[dst].max(axis=0)
         self.item_host[i] = dst
         if log:
             self.log.append((i, src))
@@ -330,11 +335,15 @@ class State:
     def items_on(self, h):
         return np.flatnonzero(self.item_host == h)
 
-    def candidates(self, i, exclude=None, only=None, usage=True):
+    def candidates(self, i, exclude=None, only=None, usage=True,
+                   fast=False):
         """(hosts,) where item ``i`` fits now, or a :class:`Blocked`.
 
         With ``usage=False`` the predicted-usage check is left out: the
-        hosts that would fit once some of their items leave.
+        hosts that would fit once some of their items leave. With
+        ``fast``, when some hosts fit even peak on peak, only those are
+        returned (with None instead of their new usage), which saves the
+        per-step check.
         """
         p = self.p
         src = self.item_host[i]
@@ -374,6 +383,11 @@ class State:
             return Blocked('max_instances', 'every eligible host is at its '
                            'instance limit')
         idx = idx[fit_n]
+        if fast and usage:
+            sure = np.all(self.peak[idx] + p.usage[i].max(axis=0) <=
+                          p.limit[idx], axis=1)
+            if sure.any():
+                return idx[sure], None
         new = self.u[idx] + p.usage[i]
         if not usage:
             return idx, new
@@ -394,7 +408,11 @@ class State:
     def choose(self, i, idx, new, pack):
         """The best of the fitting hosts ``idx`` for item ``i``."""
         p = self.p
-        peak = (new.max(axis=1) / p._scale[idx]).max(axis=1)
+        if new is None:
+            peak = ((self.peak[idx] + p.usage[i].max(axis=0)) /
+                    p._scale[idx]).max(axis=1)
+        else:
+            peak = (new.max(axis=1) / p._scale[idx]).max(axis=1)
         # Prefer hosts already running VMs; then best fit when packing,
         # most headroom when balancing; soft groups as penalties.
         score = np.where(self.n[idx] > 0, 0.0, 10.0)
@@ -410,7 +428,8 @@ class State:
         return int(idx[np.argmin(score)])
 
     def place(self, i, pack, exclude=None, only=None):
-        found = self.candidates(i, exclude=exclude, only=only)
+        found = self.candidates(i, exclude=exclude, only=only,
+                                fast=not pack)
         if isinstance(found, Blocked):
             return found
         dst = self.choose(i, found[0], found[1], pack)
@@ -509,7 +528,8 @@ def _empty_hosts(state, deadline):
     changed = True
     while changed and time.monotonic() < deadline:
         changed = False
-        load = (state.u.max(axis=1) / p._scale).max(axis=1)
+        scale = np.maximum(np.median(p._scale, axis=0), EPS)
+        load = (state.u.max(axis=1) / scale).sum(axis=1)
         active = np.flatnonzero(state.n > 0)
         for h in active[np.argsort(load[active], kind='stable')]:
             if time.monotonic() >= deadline:
@@ -532,8 +552,12 @@ def _empty_hosts(state, deadline):
                 state.undo(mark)
 
 
-def _return_home(state):
-    """Undo migrations that are not needed any more."""
+def _return_home(state, eject=True):
+    """Undo migrations that are not needed any more.
+
+    With ``eject``, also bring an item home by moving on another migrated
+    item that is in the way.
+    """
     p = state.p
     moved = np.flatnonzero((state.item_host != p.item_orig) &
                            (p.item_orig >= 0))
@@ -544,14 +568,33 @@ def _return_home(state):
         only = np.zeros(len(state.n), dtype=bool)
         only[home] = True
         mark = state.mark()
-        if isinstance(state.place(int(i), False, only=only), Blocked):
+        if not isinstance(state.place(int(i), False, only=only), Blocked):
             continue
-        if state.overloaded()[home]:
+        if not eject or state.n[home] <= 0:
+            continue
+        # Make room at home by moving on items that are not at home
+        # either: never more migrations, and one fewer.
+        found = state.candidates(int(i), only=only, usage=False)
+        if isinstance(found, Blocked):
+            continue
+        src = state.item_host[i]
+        state.move(int(i), home)
+        pinned = [int(x) for x in state.items_on(home)
+                  if p.item_orig[x] == home]
+        exclude = state.n <= 0
+        exclude[src] = False
+        if not _relieve(state, home, True, {}, pinned=pinned,
+                        exclude=exclude):
             state.undo(mark)
 
 
-def _pack_fresh(problem, deadline):
-    """Consolidation from scratch: first fit decreasing, home first."""
+def _pack_fresh(problem, deadline, host_key, item_key, keep_home):
+    """Consolidation from scratch: first fit decreasing.
+
+    Items in decreasing ``item_key``; each goes to its original host when
+    ``keep_home`` and that host is open, else best fit among open hosts,
+    else opens the fitting host of largest ``host_key``.
+    """
     p = problem
     state = State(p)
     movable = np.flatnonzero(~p.frozen)
@@ -560,35 +603,117 @@ def _pack_fresh(problem, deadline):
             state.move(int(i), -1, log=False)
         elif state.item_host[i] == -2:
             state.unplace_split(int(i))
-    # Hosts to open: those with frozen items, then by current load.
     h = p.model.n_hosts
-    load = np.zeros(h)
-    np.add.at(load, p.item_orig[p.item_orig >= 0],
-              p.size[p.item_orig >= 0])
-    for i in movable[np.argsort(-p.size[movable], kind='stable')]:
+    for i in movable[np.argsort(-item_key[movable], kind='stable')]:
         if time.monotonic() >= deadline:
             return None
         i = int(i)
         home = p.item_orig[i]
-        only = state.n > 0
-        if home >= 0 and state.n[home] > 0:
+        if keep_home and home >= 0 and state.n[home] > 0:
             h_only = np.zeros(h, dtype=bool)
             h_only[home] = True
             if not isinstance(state.place(i, True, only=h_only), Blocked):
                 continue
-        if not isinstance(state.place(i, True, only=only), Blocked):
+        if not isinstance(state.place(i, True, only=state.n > 0), Blocked):
             continue
-        if home >= 0:
-            h_only = np.zeros(h, dtype=bool)
-            h_only[home] = True
-            if not isinstance(state.place(i, True, only=h_only), Blocked):
-                continue
         found = state.candidates(i)
         if isinstance(found, Blocked):
             return None
         idx = found[0]
-        state.move(i, int(idx[np.argmax(load[idx] + p.pcap[idx, 0] * EPS)]))
+        state.move(i, int(idx[np.argmax(host_key[idx])]))
     return state
+
+
+def _repack_on(problem, hosts, deadline):
+    """Pack every movable item on the ``hosts`` (H,) mask.
+
+    Items go back on their original host where it is in the set, the rest
+    best fit. None when they do not fit.
+    """
+    p = problem
+    state = State(p)
+    movable = np.flatnonzero(~p.frozen)
+    for i in movable:
+        if state.item_host[i] >= 0:
+            state.move(int(i), -1, log=False)
+        elif state.item_host[i] == -2:
+            state.unplace_split(int(i))
+    order = movable[np.argsort(-p.size[movable], kind='stable')]
+    home = p.item_orig[order]
+    at_home = home >= 0
+    at_home[at_home] = hosts[home[at_home]]
+    rest = []
+    for i, h in zip(order[at_home], home[at_home]):
+        only = np.zeros(len(hosts), dtype=bool)
+        only[h] = True
+        if isinstance(state.place(int(i), True, only=only), Blocked):
+            rest.append(int(i))
+    rest = sorted(rest + [int(i) for i in order[~at_home]],
+                  key=lambda x: -p.size[x])
+    for i in rest:
+        if time.monotonic() >= deadline:
+            return None
+        if isinstance(state.place(i, True, only=hosts), Blocked):
+            return None
+    return state
+
+
+def _home_sets(problem, state, deadline):
+    """Try host sets no larger than ``state``'s, chosen to keep VMs home.
+
+    Hosts in decreasing current load (then also load plus capacity), the
+    shortest prefix that fits. Returns the best state found, or None.
+    """
+    p = problem
+    h = p.model.n_hosts
+    target = int(np.count_nonzero(state.n > 0))
+    scale = np.maximum(np.median(p._scale, axis=0), EPS)
+    room = (p.limit / scale).sum(axis=1)
+    load = np.zeros(h)
+    ok = p.item_orig >= 0
+    np.add.at(load, p.item_orig[ok], p.size[ok])
+    fixed = np.zeros(h, dtype=bool)
+    for i in np.flatnonzero(p.frozen):
+        fixed[p.orig[p.members[i]]] = True
+    # No set smaller than what the total predicted peak needs.
+    need = (p.usage.sum(axis=0) / scale).sum(axis=1).max()
+    best = None
+    for key in (load, load + room):
+        order = np.argsort(-(key + 1e9 * fixed), kind='stable')
+        order = order[p.enabled[order] | fixed[order]]
+        cum = np.cumsum(room[order])
+        k = max(int(np.searchsorted(cum, need * (1 - 1e-9))) + 1,
+                int(fixed.sum()), 1)
+        while k <= min(target, len(order)):
+            if time.monotonic() >= deadline:
+                return best
+            hosts = np.zeros(h, dtype=bool)
+            hosts[order[:k]] = True
+            got = _repack_on(p, hosts, deadline)
+            if got is not None:
+                _return_home(got)
+                if best is None or _rank(p, got) < _rank(p, best):
+                    best = got
+                break
+            k += 1
+    return best
+
+
+def _fresh_starts(problem):
+    """(host_key, item_key, keep_home) of the from-scratch packings."""
+    p = problem
+    h = p.model.n_hosts
+    room = (p.limit / np.maximum(np.median(p._scale, axis=0), EPS)).sum(1)
+    load = np.zeros(h)
+    ok = p.item_orig >= 0
+    np.add.at(load, p.item_orig[ok], p.size[ok])
+    # Normalised sum over classes of each item's peak.
+    scale = np.maximum(np.median(p._scale, axis=0), EPS)
+    total = (p.usage.max(axis=1) / scale).sum(axis=1)
+    big_first = room + 1e-6 * load
+    loaded_first = load + 1e-6 * room
+    return [(big_first, p.size, True), (big_first, p.size, False),
+            (big_first, total, False), (loaded_first, p.size, True)]
 
 
 def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked):
@@ -632,6 +757,63 @@ def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked):
         if np.count_nonzero(after > 0) < np.count_nonzero(before > 0):
             state = trial
             blocked.pop(int(h), None)
+    return state
+
+
+def _rank(problem, state):
+    ev = problem.evaluate(problem.vm_host_of(state.item_host))
+    return (ev['overloaded'], ev['hosts_used'],
+            ev['migrations'] + problem.soft_weight * ev['soft_violations'])
+
+
+def _free_hosts(state, deadline, n_hosts):
+    """Consolidation by large neighbourhoods.
+
+    For each lightly loaded host, the MILP over it and the ``n_hosts``
+    active hosts with the most headroom; kept when it uses fewer hosts.
+    """
+    p = state.p
+    h_n = len(state.n)
+    tried = set()
+    best = _rank(p, state)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            break
+        load = (state.u.max(axis=1) / p._scale).max(axis=1)
+        active = np.flatnonzero(state.n > 0)
+        active = [h for h in active[np.argsort(load[active], kind='stable')]
+                  if h not in tried]
+        if not active:
+            break
+        h = int(active[0])
+        tried.add(h)
+        its = state.items_on(h)
+        if not len(its) or p.frozen[its].any():
+            continue
+        ok = np.logical_or.reduce(
+            p.sig_mask[p.item_sig[its]] & p.enabled, axis=0) & (state.n > 0)
+        ok[h] = False
+        room = ((p.limit[:, None, :] - state.u) /
+                p._scale[:, None, :]).min(axis=(1, 2))
+        room[~ok] = -np.inf
+        near = np.argsort(-room, kind='stable')[:n_hosts]
+        near = near[np.isfinite(room[near])]
+        if not len(near):
+            continue
+        hosts = np.zeros(h_n, dtype=bool)
+        hosts[near] = True
+        hosts[h] = True
+        items = np.isin(state.item_host, np.flatnonzero(hosts))
+        vm_host, info = exact(p, True, min(left, 1.0),
+                              item_host=state.item_host, items=items,
+                              hosts=hosts)
+        if vm_host is None:
+            continue
+        trial = State(p, info['item_host'])
+        rank = _rank(p, trial)
+        if rank < best:
+            state, best = trial, rank
     return state
 
 
@@ -683,15 +865,28 @@ def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8):
         _empty_hosts(state, deadline)
     _return_home(state)
     best = state
-    if consolidate and time.monotonic() < deadline:
-        fresh = _pack_fresh(p, deadline)
-        if fresh is not None:
+    if consolidate:
+        for host_key, item_key, keep_home in _fresh_starts(p):
+            if time.monotonic() >= deadline:
+                break
+            fresh = _pack_fresh(p, deadline, host_key, item_key, keep_home)
+            if fresh is None:
+                continue
+            _empty_hosts(fresh, deadline)
             _return_home(fresh)
-            a = p.evaluate(p.vm_host_of(best.item_host))
-            b = p.evaluate(p.vm_host_of(fresh.item_host))
-            if (b['overloaded'], b['hosts_used'], b['migrations']) < \
-                    (a['overloaded'], a['hosts_used'], a['migrations']):
+            if _rank(p, fresh) < _rank(p, best):
                 best = fresh
+            again = _repack_on(p, fresh.n > 0, deadline)
+            if again is not None:
+                _return_home(again)
+                if _rank(p, again) < _rank(p, best):
+                    best = again
+        homes = _home_sets(p, best, deadline)
+        if homes is not None and _rank(p, homes) < _rank(p, best):
+            best = homes
+        if lns_hosts:
+            best = _free_hosts(best, deadline, lns_hosts)
+            _return_home(best)
     item_host = best.item_host.copy()
     # A split item that found no host keeps its original placement.
     for i, _why in failed:
@@ -793,7 +988,13 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
     tot = np.zeros((h_n, t_n, r_n))
     np.add.at(tot, ph, coef)
     big = np.maximum(tot - room, 0)
-    need = (big > EPS).reshape(-1)
+    if consolidate:
+        # sum u x <= room y: the strong form, rows for every host in play.
+        need = np.zeros((h_n, t_n, r_n), dtype=bool)
+        need[np.unique(ph)] = True
+        need = need.reshape(-1)
+    else:
+        need = (big > EPS).reshape(-1)
     keep = np.flatnonzero(need)
     remap = np.full(h_n * t_n * r_n, -1)
     remap[keep] = np.arange(len(keep))
@@ -801,12 +1002,18 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
     sel = rr >= 0
     jj = np.broadcast_to(np.arange(nx)[:, None], rr.shape)
     kh = keep // (t_n * r_n)
-    r_all = np.concatenate([rr[sel], np.arange(len(keep))])
-    c_all = np.concatenate([x0 + jj[sel], o0 + kh])
-    v_all = np.concatenate([coef.reshape(nx, -1)[sel],
-                            -big.reshape(-1)[keep]])
-    add(r_all, c_all, v_all, np.full(len(keep), -np.inf),
-        room.reshape(-1)[keep])
+    k_n = len(keep)
+    r_all = [rr[sel], np.arange(k_n)]
+    c_all = [x0 + jj[sel], o0 + kh]
+    v_all = [coef.reshape(nx, -1)[sel], -big.reshape(-1)[keep]]
+    rhs = room.reshape(-1)[keep]
+    if consolidate:
+        r_all.append(np.arange(k_n))
+        c_all.append(y0 + kh)
+        v_all.append(-rhs)
+        rhs = np.zeros(k_n)
+    add(np.concatenate(r_all), np.concatenate(c_all), np.concatenate(v_all),
+        np.full(k_n, -np.inf), rhs)
     # Placement capacity and instance limits.
     room_a = p.pcap - bg_a
     tot_a = np.zeros((h_n, r_n))

@@ -68,6 +68,9 @@ class HostRebalancer(plugins.Plugin):
     :param evacuate: move the VMs off disabled (maintenance) hosts.
     :param soft_weight: cost of one soft server-group violation, in
         migrations.
+    :param neighbourhood: hosts around each host that the heuristic
+        could not fix (or, consolidating, could not empty) given to a
+        small MILP; 0 for the pure greedy heuristic.
     """
 
     name = 'rebalance'
@@ -76,7 +79,7 @@ class HostRebalancer(plugins.Plugin):
 
     def __init__(self, threshold=None, consolidate=False, method='auto',
                  exact_max_vms=60, time_limit=30.0, seed=0, evacuate=False,
-                 soft_weight=0.5):
+                 soft_weight=0.5, neighbourhood=8):
         if method not in METHODS:
             raise RebalanceError(reason="method must be one of %s, got %r"
                                  % (', '.join(METHODS), method))
@@ -95,7 +98,8 @@ class HostRebalancer(plugins.Plugin):
                            % (threshold,))
         for name, value in (('exact_max_vms', exact_max_vms),
                             ('time_limit', time_limit),
-                            ('soft_weight', soft_weight)):
+                            ('soft_weight', soft_weight),
+                            ('neighbourhood', neighbourhood)):
             if not np.isfinite(float(value)) or float(value) < 0:
                 raise RebalanceError(
                     reason='%s must be a finite number >= 0, got %r'
@@ -108,6 +112,7 @@ class HostRebalancer(plugins.Plugin):
         self.seed = int(seed)
         self.evacuate = bool(evacuate)
         self.soft_weight = float(soft_weight)
+        self.neighbourhood = int(neighbourhood)
 
     @classmethod
     def get_config_opts(cls):
@@ -146,6 +151,12 @@ class HostRebalancer(plugins.Plugin):
                      'soft-anti-affinity pair on one host, or one more '
                      'host for a soft-affinity group), counted in '
                      'migrations.'),
+            cfg.IntOpt(
+                'neighbourhood', default=8, min=0,
+                help='The heuristic hands each host it could not relieve '
+                     '(or, consolidating, could not empty) to a small MILP '
+                     'over that host and this many hosts with the most '
+                     'headroom, within time_limit. 0: greedy moves only.'),
         ]
 
     def __repr__(self):
@@ -190,7 +201,8 @@ class HostRebalancer(plugins.Plugin):
                             'using the heuristic.', info.get('message'))
         if vm_host is None:
             vm_host, blocked, failed = _packing.heuristic(
-                problem, self.consolidate, self.time_limit)
+                problem, self.consolidate, self.time_limit,
+                lns_hosts=self.neighbourhood)
         result = self._result(problem, vm_host, blocked, failed)
         result.summary.update(method=method,
                               optimality_gap=info.get('optimality_gap'),
