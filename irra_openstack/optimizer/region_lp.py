@@ -560,6 +560,47 @@ class RegionLPOptimizer(plugins.Plugin):
         return out
 
 
+def demand_from_forecasts(forecasts, apps, resource_classes, level=None):
+    """The demand arrays of a :class:`RegionProblem` from app forecasts.
+
+    :param forecasts: ``{resource class: Forecast}``, each with one series
+        per application (named by the application), for example the
+        ``app`` level of :mod:`irra_openstack.forecast.hierarchy`.
+    :param level: the SLA's confidence level; every forecast must be at
+        it, since its upper bound is the demand to meet.
+    :returns: ``(upper, point)``, (A, K) each: the peak over the horizon
+        of the upper bound, and the point forecast at that step.
+    :raises RegionLPError: a class or an app has no forecast, or a
+        forecast is at another level.
+    """
+    apps = [str(a) for a in apps]
+    upper = np.zeros((len(apps), len(resource_classes)))
+    point = np.zeros_like(upper)
+    for j, rc in enumerate(resource_classes):
+        fc = forecasts.get(rc)
+        if fc is None:
+            raise RegionLPError(reason="there is no forecast of %s" % rc)
+        if level is not None and abs(fc.level - level) > 1e-9:
+            raise RegionLPError(
+                reason="the forecast of %s is at level %g but the SLA "
+                       "needs %g: forecast at the SLA's level"
+                       % (rc, fc.level, level))
+        index = {name: i for i, name in enumerate(fc.series)}
+        missing = [a for a in apps if a not in index]
+        if missing:
+            raise RegionLPError(
+                reason="the forecast of %s has no series for apps %s"
+                       % (rc, ', '.join(missing[:5]) +
+                          (', ...' if len(missing) > 5 else '')))
+        rows = np.array([index[a] for a in apps], dtype=np.int64)
+        if fc.horizon == 0 or rows.size == 0:
+            continue
+        peak = np.argmax(fc.upper[rows], axis=1)
+        upper[:, j] = fc.upper[rows, peak]
+        point[:, j] = fc.point[rows, peak]
+    return np.maximum(upper, 0.0), np.maximum(point, 0.0)
+
+
 def _groups(home, allowed, min_share, penalty):
     """Apps that the LP cannot tell apart, grouped.
 

@@ -6,6 +6,7 @@ import numpy as np
 from scipy import optimize
 
 from irra_openstack.db import constants
+from irra_openstack.forecast import base as forecast_base
 from irra_openstack.market import cost
 from irra_openstack.optimizer import actions
 from irra_openstack.optimizer import region_lp
@@ -327,6 +328,41 @@ class BadInputTest(base.TestCase):
         exc = self.assertRaises(cost.CostModelError,
                                 make_optimizer().solve, p)
         self.assertIn("'platinum' has no penalty", str(exc))
+
+
+class ForecastInputTest(base.TestCase):
+
+    def forecast(self, rc, series, upper, level=0.95):
+        upper = np.asarray(upper, dtype=float)
+        return forecast_base.Forecast(
+            series=series, metric=rc, start=0, step=300, level=level,
+            point=upper * 0.5, lower=upper * 0.25, upper=upper,
+            valid=np.ones(len(series), dtype=bool),
+            reason=[''] * len(series), model='test')
+
+    def test_peak_upper_bound(self):
+        fcs = {'VCPU': self.forecast('VCPU', ['b', 'a'],
+                                     [[1, 5, 2], [3, 1, 4]]),
+               'MEMORY_MB': self.forecast('MEMORY_MB', ['a', 'b'],
+                                          [[10, 20, 5], [7, 7, 8]])}
+        upper, point = region_lp.demand_from_forecasts(
+            fcs, ['a', 'b'], CLASSES, level=0.95)
+        np.testing.assert_allclose([[4, 20], [5, 8]], upper)
+        np.testing.assert_allclose([[2, 10], [2.5, 4]], point)
+
+    def test_mismatches(self):
+        fcs = {'VCPU': self.forecast('VCPU', ['a'], [[1, 2]], level=0.9)}
+        for kwargs, text in (
+                ({'level': 0.95}, 'at level 0.9 but the SLA needs 0.95'),
+                ({'resource_classes': CLASSES}, 'no forecast of MEMORY_MB'),
+                ({'apps': ['a', 'zz']}, 'no series for apps zz')):
+            args = dict(forecasts=fcs, apps=['a'],
+                        resource_classes=['VCPU'])
+            args.update(kwargs)
+            exc = self.assertRaises(region_lp.RegionLPError,
+                                    region_lp.demand_from_forecasts,
+                                    **args)
+            self.assertIn(text, str(exc))
 
 
 class PluginTest(base.TestCase):
