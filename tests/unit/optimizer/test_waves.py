@@ -531,3 +531,17 @@ class ReplanPropertyTest(base.TestCase):
         for key in pending - out:
             self.assertTrue(key in reported or
                             by_key[key].resource_id in staged, key)
+
+
+class CompareTest(base.TestCase):
+
+    def test_compare_on_a_rebalanced_cluster(self):
+        out = waves.compare(20, 200, seed=4, iterations=20,
+                            constraints=waves.WaveConstraints(
+                                region_bandwidth=3000.0))
+        self.assertGreater(out['migrations'], 0)
+        self.assertEqual({'greedy', 'annealing'}, set(out['schedulers']))
+        self.assertLessEqual(out['annealing_over_greedy'], 1.0)
+        self.assertEqual(
+            out['schedulers']['greedy']['cost']['migration_seconds'],
+            out['schedulers']['annealing']['cost']['migration_seconds'])
