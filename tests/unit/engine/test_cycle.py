@@ -191,6 +191,36 @@ class CycleTest(db_base.DBTestCase):
         self.assertRaisesRegex(exception.PluginError, 'no-such-thing',
                                c.run, self.now)
 
+    def test_region_lp_actions_join_the_plan(self):
+        seen = []
+
+        class OneReservation:
+            def plan(self, problem, salt=None):
+                seen.append((problem, salt))
+                return actions_mod.PlanResult(
+                    actions=[actions_mod.PlannedAction(
+                        constants.ActionType.RESERVE, 'h2',
+                        resource_kind=constants.ResourceKind.HOST,
+                        reason={'forecast': {}, 'constraint': 'surge',
+                                'benefit': {'amount': 1.0}, 'price': 0.5},
+                        parameters={'resources': {'VCPU': 4}})],
+                    summary={'objective': 12.5, 'prices': [1, 2]})
+
+        def problem(model, forecasts):
+            return (model.n_hosts, sorted(forecasts))
+
+        result = self.make(region_lp=OneReservation(),
+                           region_problem=problem).run(self.now)
+        self.assertEqual([((3, ['cpu_util', 'mem_used']),
+                           result.plan['uuid'])], seen)
+        reserve = [a for a in result.actions
+                   if a.action_type == constants.ActionType.RESERVE]
+        self.assertEqual(1, len(reserve))
+        self.assertIsNone(reserve[0].wave)
+        self.assertEqual({'objective': 12.5}, result.summary['region_lp'])
+        _, rows = plan_api.plan_actions(result.plan['uuid'])
+        self.assertIn(reserve[0].key, [r['idempotency_key'] for r in rows])
+
     def test_duplicate_keys_are_refused(self):
         result = self.make().run(self.now)
         _, rows = plan_api.plan_actions(result.plan['uuid'])
