@@ -1,0 +1,205 @@
+"""irra's policies in the replay: the forecast-driven rebalancer and oracle.
+
+Both build a :class:`~irra_openstack.optimizer.model.ClusterModel` of the
+replay state at each audit and ask the host rebalancer
+(``irra.optimizers`` plugin ``rebalance``) for the fewest migrations after
+which no host's predicted CPU passes its threshold over the horizon,
+consolidating when the forecast allows. They differ only in the upper
+bound they give it:
+
+* ``irra``: the upper bound of irra's forecaster, fitted at each audit on
+  the past only, for all VMs at once;
+* ``oracle``: the actual demand of the next ``horizon`` steps, which no
+  real policy can know: the limit that ``irra`` is measured against.
+"""
+
+import numpy as np
+from oslo_log import log as logging
+
+from irra_openstack.engine import replay
+from irra_openstack.optimizer import model as model_mod
+from irra_openstack import plugins
+
+LOG = logging.getLogger(__name__)
+
+#: Disk capacity given to replay hosts (GiB); the replay has no disk.
+_NO_DISK = 1e6
+
+
+def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
+                    season_steps=None, calibration_steps=None):
+    """A forecaster of ``horizon`` steps from the ``irra.forecasters``.
+
+    Seasonal naive with a one-day season and split-conformal intervals by
+    default: fast enough to refit at every audit on every VM.
+    """
+    from irra_openstack.forecast import base
+
+    day = max(1, 86400 // step)
+    season = day if season_steps is None else season_steps
+    window = day if calibration_steps is None else calibration_steps
+    return plugins.load(base.NAMESPACE, name, base=base.Forecaster,
+                        step=step, horizon=horizon, level=level,
+                        season=season, calibration_window=window,
+                        max_origins=48, floor=0.0)
+
+
+def build_model(view, usage_upper, threshold):
+    """The ClusterModel of an audit, with ``usage_upper`` (V, T) in vCPUs."""
+    cluster = view.cluster
+    h = cluster.n_hosts
+    v, horizon = usage_upper.shape
+    upper = np.zeros((v, horizon, len(model_mod.RESOURCE_CLASSES)))
+    upper[:, :, 0] = usage_upper
+    upper[:, :, 1] = np.asarray(view.ram_mb)[:, None]
+    capacity = np.tile([cluster.host_cpus, cluster.host_ram_mb, _NO_DISK],
+                       (h, 1))
+    ratio = np.tile([cluster.cpu_ratio, 1.0, 1.0], (h, 1))
+    flavor = np.zeros((v, len(model_mod.RESOURCE_CLASSES)))
+    flavor[:, 0] = view.vcpus
+    flavor[:, 1] = view.ram_mb
+    return model_mod.ClusterModel(
+        host_names=cluster.host_names, capacity=capacity,
+        allocation_ratio=ratio, reserved=np.zeros((h, 3)),
+        vm_ids=list(view.vm_ids), flavor=flavor,
+        vm_host=np.array(view.vm_host), usage_upper=upper,
+        threshold=np.tile([threshold, 1.0, 1.0], (h, 1)),
+        enabled=~np.asarray(view.disabled), step=view.step)
+
+
+class RebalancerPolicy(replay.Policy):
+    """``irra`` (forecast) or ``oracle`` (actual future) + the rebalancer.
+
+    :param rebalancer: an object with ``plan(ClusterModel) -> PlanResult``
+        (the ``rebalance`` optimizer).
+    :param horizon: steps the plan looks ahead.
+    :param forecaster: a Forecaster of that horizon; None for the oracle.
+    :param history_steps: most recent steps the forecaster is fitted on.
+    :param threshold: share of physical cores a host's predicted CPU may
+        reach.
+    """
+
+    def __init__(self, name, rebalancer, horizon, audit_steps=1,
+                 forecaster=None, history_steps=None, threshold=0.8):
+        super().__init__(name, audit_steps)
+        self.rebalancer = rebalancer
+        self.horizon = int(horizon)
+        self.forecaster = forecaster
+        self.sees_future = forecaster is None
+        self.history_steps = history_steps
+        self.threshold = float(threshold)
+        self._vm_index = None
+        self._host_index = None
+
+    def _upper(self, view):
+        if self.sees_future:
+            future = np.asarray(view.future)
+            if future.shape[1] < self.horizon:
+                # The end of the trace: the last value repeats.
+                pad = np.repeat(future[:, -1:] if future.shape[1] else
+                                view.history[:, -1:],
+                                self.horizon - future.shape[1], axis=1)
+                future = np.concatenate([future, pad], axis=1)
+            return future
+        history = np.asarray(view.history)
+        first = 0
+        if self.history_steps:
+            first = max(0, history.shape[1] - self.history_steps)
+        history = history[:, first:]
+        if history.shape[1] == 0:
+            return np.zeros((history.shape[0], self.horizon))
+        self.forecaster.fit(history, first * view.step)
+        forecast = self.forecaster.predict(history, first * view.step)
+        return np.asarray(forecast.upper)
+
+    def plan(self, view):
+        if self._vm_index is None:
+            self._vm_index = {v: i for i, v in enumerate(view.vm_ids)}
+            self._host_index = {h: i for i, h in
+                                enumerate(view.cluster.host_names)}
+        upper = self._upper(view)
+        model = build_model(view, upper, self.threshold)
+        result = self.rebalancer.plan(model)
+        moves = replay.moves_from_plan(result, self._vm_index,
+                                       self._host_index)
+        migrating = np.asarray(view.migrating)
+        moves = [(v, d) for v, d in moves if not migrating[v]]
+        LOG.debug('%s at tick %d: %d moves', self.name, view.tick,
+                  len(moves))
+        return replay.Decision(moves=moves)
+
+
+def rebalancer_factory(threshold, consolidate=True, method='heuristic',
+                       time_limit=1.0):
+    """The host rebalancer, or the IrraError that says why it is missing.
+
+    :param time_limit: seconds the heuristic's consolidation passes may
+        take per audit.
+    """
+    try:
+        from irra_openstack.optimizer import rebalance
+    except ImportError as exc:
+        return replay.ReplayError(
+            reason="irra's host rebalancer (irra_openstack.optimizer."
+                   "rebalance) cannot be imported: %s" % exc)
+    return rebalance.HostRebalancer(threshold=threshold,
+                                    consolidate=consolidate,
+                                    method=method, time_limit=time_limit)
+
+
+#: Every policy name the benchmark knows, in its default order.
+DEFAULT_POLICIES = ('irra', 'reactive', 'oracle', 'none',
+                    'watcher:workload_stabilization',
+                    'watcher:vm_workload_consolidation',
+                    'watcher:workload_balance')
+
+
+def make_policies(names, step, audit_steps=12, reactive_audit_steps=1,
+                  horizon=12, threshold=0.8, reactive_threshold=0.8,
+                  forecaster='seasonal_naive', history_steps=None,
+                  consolidate=True, time_limit=1.0, watcher_overrides=None):
+    """Policies by name: a Policy, or the IrraError saying why it cannot run.
+
+    :param names: e.g. ``['irra', 'oracle', 'watcher:workload_balance']``.
+    :param watcher_overrides: {strategy: {parameter: value}}.
+    """
+    from irra_openstack.engine.peers import reactive
+    from irra_openstack.engine.peers import watcher
+
+    policies = {}
+    for name in names:
+        if name in policies:
+            raise replay.ReplayError(reason="policy %s is listed twice"
+                                     % name)
+        try:
+            if name in ('irra', 'oracle'):
+                rebalancer = rebalancer_factory(threshold, consolidate,
+                                                time_limit=time_limit)
+                if isinstance(rebalancer, Exception):
+                    policies[name] = rebalancer
+                    continue
+                fc = None
+                if name == 'irra':
+                    fc = make_forecaster(step, horizon, name=forecaster)
+                policies[name] = RebalancerPolicy(
+                    name, rebalancer, horizon, audit_steps, forecaster=fc,
+                    history_steps=history_steps, threshold=threshold)
+            elif name == 'reactive':
+                policies[name] = reactive.ThresholdMMT(
+                    name, reactive_audit_steps, reactive_threshold)
+            elif name == 'none':
+                policies[name] = replay.NoMigration(name, audit_steps)
+            elif name.startswith('watcher:'):
+                strategy = name.split(':', 1)[1]
+                policies[name] = watcher.WatcherPolicy(
+                    strategy, audit_steps,
+                    (watcher_overrides or {}).get(strategy))
+            else:
+                raise replay.ReplayError(
+                    reason="unknown policy %r; known: irra, oracle, "
+                           "reactive, none and watcher:<strategy> with a "
+                           "strategy among %s"
+                           % (name, ', '.join(sorted(watcher.STRATEGIES))))
+        except watcher.WatcherMissing as exc:
+            policies[name] = exc
+    return policies

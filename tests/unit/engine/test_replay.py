@@ -1,0 +1,411 @@
+"""The replay simulator: metrics, migrations, fairness between policies."""
+
+import os
+import tempfile
+
+import numpy as np
+
+from irra_openstack.db import constants
+from irra_openstack.engine.peers import reactive
+from irra_openstack.engine import replay
+from irra_openstack.engine import replay_policies
+from irra_openstack.optimizer import actions
+from tests import base
+
+
+def workload(cpu, vcpus=None, ram=None):
+    cpu = np.asarray(cpu, dtype=float)
+    v = cpu.shape[0]
+    return replay.Workload(
+        vm_ids=['vm%d' % i for i in range(v)], cpu=cpu,
+        vcpus=np.ones(v) if vcpus is None else vcpus,
+        ram_mb=np.full(v, 1024.0) if ram is None else ram)
+
+
+class Scripted(replay.Policy):
+    """Plays fixed decisions at given ticks, and records what it saw."""
+
+    def __init__(self, script=None, sees_future=False, horizon=0,
+                 audit_steps=1):
+        super().__init__('scripted', audit_steps)
+        self.script = script or {}
+        self.sees_future = sees_future
+        self.horizon = horizon
+        self.views = []
+
+    def plan(self, view):
+        self.views.append(view)
+        return self.script.get(view.tick, replay.Decision())
+
+
+class MetricsTest(base.TestCase):
+
+    def test_hand_checked_metrics(self):
+        # Host 0 (2 cores) runs vm0 and vm1; host 1 runs the idle vm2.
+        w = workload([[1.0, 1.0, 1.0, 1.0],
+                      [0.5, 1.5, 1.5, 0.0],
+                      [0.0, 0.0, 0.0, 0.0]])
+        cluster = replay.Cluster(2, 2.0, 8192.0, cpu_ratio=2.0)
+        out = replay.simulate(w, cluster, replay.NoMigration('none'),
+                              [0, 0, 1], record=True)
+        np.testing.assert_allclose(out['host_load'][:, 0],
+                                   [1.5, 2.5, 2.5, 1.0])
+        # Ticks 1 and 2 of host 0 are above 100 % of 2 cores: 2 x 5 min.
+        self.assertEqual(10.0, out['overload_host_minutes'])
+        # Two VMs sit on it then: 2 VMs x 2 ticks x 5 min.
+        self.assertEqual(20.0, out['sla_violation_vm_minutes'])
+        # Both hosts hold a VM for 4 ticks of 5 minutes.
+        self.assertAlmostEqual(2 * 4 * 5 / 60.0, out['active_host_hours'])
+        self.assertEqual(0, out['migrations'])
+        self.assertEqual(0.0, out['gb_migrated'])
+        self.assertEqual(4, out['audits'])
+
+    def test_threshold_and_warmup(self):
+        w = workload([[0.9, 1.7, 1.9, 0.5]])
+        cluster = replay.Cluster(1, 2.0, 4096.0)
+        out = replay.simulate(w, cluster, replay.NoMigration('none'), [0],
+                              overload_threshold=0.9, warmup=2)
+        # Only ticks 2 and 3 are scored; 1.9 > 0.9 x 2, 0.5 is not.
+        self.assertEqual(5.0, out['overload_host_minutes'])
+        self.assertAlmostEqual(2 * 5 / 60.0, out['active_host_hours'])
+        self.assertEqual(2, out['audits'])
+
+    def test_warmup_longer_than_trace(self):
+        w = workload([[1.0, 1.0]])
+        cluster = replay.Cluster(1, 2.0, 4096.0)
+        self.assertRaises(replay.ReplayError, replay.simulate, w, cluster,
+                          replay.NoMigration('none'), [0], warmup=2)
+
+    def test_combined_cost_and_ratios(self):
+        results = {
+            'irra': {'overload_host_minutes': 10.0,
+                     'active_host_hours': 20.0, 'migrations': 5},
+            'oracle': {'overload_host_minutes': 5.0,
+                       'active_host_hours': 20.0, 'migrations': 4},
+            'watcher:workload_stabilization': {
+                'overload_host_minutes': 40.0, 'active_host_hours': 30.0,
+                'migrations': 20},
+            'watcher:workload_balance': {
+                'overload_host_minutes': 30.0, 'active_host_hours': 30.0,
+                'migrations': 8},
+            'watcher:vm_workload_consolidation': {
+                'error': 'not installed'},
+        }
+        out = replay.compare(results, overload_weight=2.0)
+        self.assertEqual('watcher:workload_balance', out['best_watcher'])
+        self.assertEqual(40.0, results['irra']['combined_cost'])
+        r = out['ratios']['irra']
+        self.assertAlmostEqual(10 / 30.0, r[
+            'overload_host_minutes_vs_best_watcher'], places=4)
+        self.assertAlmostEqual(40 / 30.0,
+                               r['combined_cost_vs_oracle'], places=4)
+        self.assertEqual(0.25, r['migrations_vs_workload_stabilization'])
+        self.assertEqual({'overload_le_half_best_watcher': True,
+                          'active_hours_le_best_watcher': True,
+                          'migrations_le_half_workload_stabilization': True,
+                          'combined_cost_within_10pct_of_oracle': False},
+                         out['targets'])
+        self.assertEqual({'overload_host_minutes': 2.0,
+                          'active_host_hours': 1.0},
+                         out['combined_cost_weights'])
+
+
+class MigrationTest(base.TestCase):
+
+    def test_short_migration_costs_one_tick_on_both_ends(self):
+        # vm0 (1 vCPU, 1 GiB) moves from host 0 to host 1 at tick 0.
+        w = workload([[1.0, 1.0, 1.0], [0.95, 0.95, 0.95],
+                      [0.5, 0.5, 0.5]])
+        cluster = replay.Cluster(2, 2.0, 8192.0, cpu_ratio=2.0)
+        policy = Scripted({0: replay.Decision(moves=[(0, 1)])})
+        out = replay.simulate(w, cluster, policy, [0, 0, 1], record=True)
+        # 1024 MiB x 8 / 1000 Mbit/s x 1.3 = 10.6 s < one tick: the VM
+        # counts on its source during tick 0, with 0.1 vCPU on each end.
+        np.testing.assert_allclose(out['host_load'],
+                                   [[2.05, 0.6], [0.95, 1.5],
+                                    [0.95, 1.5]])
+        self.assertEqual(1, out['migrations'])
+        self.assertEqual(1.0, out['gb_migrated'])
+        # 2.05 > 2 cores: the migration itself overloads tick 0.
+        self.assertEqual(5.0, out['overload_host_minutes'])
+        self.assertEqual(10.0, out['sla_violation_vm_minutes'])
+
+    def test_long_migration_stays_on_source(self):
+        # 30,000 MiB: 30000 x 8 / 1000 x 1.3 = 312 s, past one tick.
+        w = workload([[1.0] * 4, [0.0] * 4],
+                     ram=np.array([30000.0, 1024.0]))
+        cluster = replay.Cluster(2, 4.0, 65536.0)
+        policy = Scripted({0: replay.Decision(moves=[(0, 1)])})
+        out = replay.simulate(w, cluster, policy, [0, 1], record=True)
+        np.testing.assert_allclose(out['host_load'][:, 0],
+                                   [1.1, 1.1, 0.0, 0.0])
+        np.testing.assert_allclose(out['host_load'][:, 1],
+                                   [0.1, 0.1, 1.0, 1.0])
+        self.assertAlmostEqual(30000 / 1024.0, out['gb_migrated'],
+                               places=3)
+        # While it migrates the VM cannot be moved again.
+        self.assertTrue(policy.views[1].migrating[0])
+        self.assertFalse(policy.views[2].migrating[0])
+
+    def test_same_source_migrations_queue(self):
+        # Two 30,000 MiB VMs leave host 0 at tick 0: one link, one after
+        # the other, the second done only after 624 s (in tick 2).
+        w = workload([[1.0] * 4, [1.0] * 4],
+                     ram=np.array([30000.0, 30000.0]))
+        cluster = replay.Cluster(3, 4.0, 65536.0)
+        policy = Scripted({0: replay.Decision(moves=[(0, 1), (1, 2)])})
+        out = replay.simulate(w, cluster, policy, [0, 0], record=True)
+        np.testing.assert_allclose(out['host_load'][:, 2],
+                                   [0.1, 0.1, 0.1, 1.0])
+        np.testing.assert_allclose(out['host_load'][:, 1],
+                                   [0.1, 0.1, 1.0, 1.0])
+
+    def test_moves_respect_placement_rules(self):
+        # Host 1 has room for one 2-vCPU VM at ratio 1; the second waits
+        # and is dropped at the next audit; a move onto a disabled host
+        # is refused.
+        w = workload([[0.1] * 3, [0.1] * 3, [0.1] * 3],
+                     vcpus=np.array([2.0, 2.0, 2.0]))
+        cluster = replay.Cluster(3, 4.0, 65536.0)
+        policy = Scripted({
+            0: replay.Decision(moves=[(0, 1), (1, 1)], disable=[2]),
+            1: replay.Decision(moves=[(2, 2)]),
+        })
+        out = replay.simulate(w, cluster, policy, [0, 0, 1])
+        self.assertEqual(1, out['migrations'])
+        self.assertEqual(2, out['rejected_moves'])
+        np.testing.assert_array_equal([1, 0, 1], out['final_placement'])
+
+    def test_wave_after_room_is_freed(self):
+        # Swap: vm0 -> host 1 waits until vm1 has left host 1.
+        w = workload([[0.1] * 3, [0.1] * 3],
+                     vcpus=np.array([4.0, 4.0]))
+        cluster = replay.Cluster(3, 4.0, 65536.0)
+        policy = Scripted({0: replay.Decision(moves=[(0, 1), (1, 2)])})
+        out = replay.simulate(w, cluster, policy, [0, 1])
+        self.assertEqual(2, out['migrations'])
+        np.testing.assert_array_equal([1, 2], out['final_placement'])
+
+
+class FairnessTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(3)
+        self.w = workload(rng.uniform(0, 1, (12, 20)))
+        self.cluster = replay.Cluster(4, 4.0, 16384.0)
+
+    def test_same_initial_placement_for_every_policy(self):
+        a, b = Scripted(), Scripted(sees_future=True, horizon=2)
+        replay.run(self.w, self.cluster, {'a': a, 'b': b}, seed=7)
+        np.testing.assert_array_equal(a.views[0].vm_host,
+                                      b.views[0].vm_host)
+        np.testing.assert_array_equal(
+            replay.initial_placement(self.w, self.cluster, 7),
+            a.views[0].vm_host)
+        # Spread: every host got 3 of the 12 one-vCPU VMs.
+        np.testing.assert_array_equal([3, 3, 3, 3],
+                                      np.bincount(a.views[0].vm_host))
+
+    def test_only_the_oracle_sees_the_future(self):
+        past, oracle = Scripted(), Scripted(sees_future=True, horizon=3)
+        replay.run(self.w, self.cluster, {'p': past, 'o': oracle},
+                   warmup=2)
+        for view in past.views:
+            self.assertIsNone(view.future)
+            self.assertEqual(view.tick, view.history.shape[1])
+            np.testing.assert_array_equal(self.w.cpu[:, :view.tick],
+                                          view.history)
+            self.assertFalse(view.history.flags.writeable)
+        for view in oracle.views:
+            np.testing.assert_array_equal(
+                self.w.cpu[:, view.tick:view.tick + 3], view.future)
+            self.assertEqual(view.tick, view.history.shape[1])
+
+    def test_placement_that_does_not_fit(self):
+        cluster = replay.Cluster(1, 4.0, 16384.0)
+        exc = self.assertRaises(replay.ReplayError, replay.run, self.w,
+                                cluster, {'none': replay.NoMigration('n')})
+        self.assertIn('--hosts', str(exc))
+
+    def test_error_entries(self):
+        out = replay.run(self.w, self.cluster, {
+            'none': replay.NoMigration('none'),
+            'watcher:x': replay.ReplayError(reason='not installed')})
+        self.assertEqual({'error': 'Replay failed: not installed'},
+                         out['policies']['watcher:x'])
+        self.assertIn('overload_host_minutes', out['policies']['none'])
+
+    def test_unknown_policy(self):
+        exc = self.assertRaises(replay.ReplayError,
+                                replay_policies.make_policies, ['magic'],
+                                300)
+        self.assertIn('unknown policy', str(exc))
+
+
+class StandInRebalancer(object):
+    """Records the models it gets; moves the first VM to the last host."""
+
+    def __init__(self):
+        self.models = []
+
+    def plan(self, model):
+        self.models.append(model)
+        a = actions.PlannedAction(
+            action_type=constants.ActionType.LIVE_MIGRATE,
+            resource_id=model.vm_ids[0],
+            source=model.host_names[model.vm_host[0]],
+            destination=model.host_names[-1])
+        return actions.PlanResult(actions=[a])
+
+
+class RebalancerPolicyTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(5)
+        self.w = workload(rng.uniform(0, 1, (6, 30)))
+        self.cluster = replay.Cluster(3, 4.0, 16384.0)
+
+    def test_oracle_plans_on_the_true_future(self):
+        reb = StandInRebalancer()
+        policy = replay_policies.RebalancerPolicy('oracle', reb, horizon=4,
+                                                  audit_steps=5)
+        self.assertTrue(policy.sees_future)
+        replay.simulate(self.w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
+                        warmup=3)
+        self.assertEqual(6, len(reb.models))
+        for k, model in enumerate(reb.models):
+            t = 3 + 5 * k
+            known = min(4, 30 - t)
+            np.testing.assert_allclose(model.usage_upper[:, :known, 0],
+                                       self.w.cpu[:, t:t + known])
+            # Past the end of the trace, its last value repeats.
+            np.testing.assert_allclose(
+                model.usage_upper[:, known:, 0],
+                np.repeat(self.w.cpu[:, -1:], 4 - known, axis=1))
+            np.testing.assert_allclose(model.threshold[:, 0], 0.8)
+            np.testing.assert_allclose(model.capacity[:, 0], 4.0)
+
+    def test_irra_forecasts_from_the_past(self):
+        reb = StandInRebalancer()
+        fc = replay_policies.make_forecaster(300, 4, season_steps=0,
+                                             calibration_steps=10)
+        policy = replay_policies.RebalancerPolicy(
+            'irra', reb, horizon=4, audit_steps=5, forecaster=fc)
+        self.assertFalse(policy.sees_future)
+        out = replay.simulate(self.w, self.cluster, policy,
+                              [0, 0, 1, 1, 2, 2], warmup=12)
+        model = reb.models[0]
+        self.assertEqual((6, 4, 3), model.usage_upper.shape)
+        # Naive with an interval: the upper bound is at least the last
+        # value seen, and is the same whatever the future holds.
+        last = self.w.cpu[:, 11]
+        self.assertTrue(np.all(model.usage_upper[:, 0, 0] >= last - 1e-9))
+        changed = self.w.cpu.copy()
+        changed[:, 12:] = 0.0
+        reb2 = StandInRebalancer()
+        policy2 = replay_policies.RebalancerPolicy(
+            'irra', reb2, horizon=4, audit_steps=5,
+            forecaster=replay_policies.make_forecaster(
+                300, 4, season_steps=0, calibration_steps=10))
+        replay.simulate(workload(changed), self.cluster, policy2,
+                        [0, 0, 1, 1, 2, 2], warmup=12)
+        np.testing.assert_allclose(model.usage_upper,
+                                   reb2.models[0].usage_upper)
+        # The stand-in's move of vm0 to host 2 was applied.
+        self.assertEqual(2, out['final_placement'][0])
+        self.assertGreaterEqual(out['migrations'], 1)
+
+    def test_unknown_destination(self):
+        result = actions.PlanResult(actions=[actions.PlannedAction(
+            action_type=constants.ActionType.LIVE_MIGRATE,
+            resource_id='vm0', destination='elsewhere')])
+        self.assertRaises(replay.ReplayError, replay.moves_from_plan,
+                          result, {'vm0': 0}, {'host-0': 0})
+
+
+class ReactiveTest(base.TestCase):
+
+    def view(self, last, vm_host, ram, cores=4.0, hosts=3):
+        last = np.asarray(last, dtype=float)
+        return replay.AuditView(
+            tick=1, step=300, history=last[:, None], vm_host=vm_host,
+            migrating=np.zeros(len(last), dtype=bool),
+            vm_ids=['vm%d' % i for i in range(len(last))],
+            vcpus=np.ones(len(last)), ram_mb=np.asarray(ram, dtype=float),
+            cluster=replay.Cluster(hosts, cores, 65536.0, cpu_ratio=4.0),
+            disabled=np.zeros(hosts, dtype=bool))
+
+    def test_moves_least_ram_first_from_overloaded_hosts(self):
+        # Host 0 at 3.6 / 4 = 0.9 > 0.8: it must shed 0.4 vCPU. The VMs
+        # in order of RAM: vm1 (512 MiB, 0.2), vm2 (1024, 0.3): both go.
+        policy = reactive.ThresholdMMT()
+        d = policy.plan(self.view([3.1, 0.2, 0.3, 1.0, 0.5],
+                                  [0, 0, 0, 1, 2],
+                                  [4096, 512, 1024, 2048, 2048]))
+        moved = [v for v, dest in d.moves]
+        self.assertEqual([2, 1], moved)            # busiest first
+        # Each to the least-loaded host that stays under the threshold.
+        self.assertEqual([(2, 2), (1, 2)], d.moves)
+
+    def test_nothing_to_do_under_threshold(self):
+        policy = reactive.ThresholdMMT()
+        d = policy.plan(self.view([1.0, 1.0, 1.0], [0, 1, 2],
+                                  [1024] * 3))
+        self.assertEqual([], d.moves)
+
+    def test_no_destination_under_threshold(self):
+        policy = reactive.ThresholdMMT()
+        d = policy.plan(self.view([3.5, 3.4], [0, 1], [1024, 1024],
+                                  hosts=2))
+        self.assertEqual([], d.moves)
+
+    def test_reactive_in_replay_reduces_overload(self):
+        # Two busy VMs start together on host 0 of 2 cores.
+        w = workload([[1.5] * 10, [1.5] * 10, [0.1] * 10])
+        cluster = replay.Cluster(2, 2.0, 8192.0, cpu_ratio=2.0)
+        none = replay.simulate(w, cluster, replay.NoMigration('none'),
+                               [0, 0, 1], warmup=1)
+        thr = replay.simulate(w, cluster, reactive.ThresholdMMT(),
+                              [0, 0, 1], warmup=1)
+        self.assertEqual(45.0, none['overload_host_minutes'])
+        self.assertLess(thr['overload_host_minutes'],
+                        none['overload_host_minutes'])
+        self.assertGreaterEqual(thr['migrations'], 1)
+
+
+class LoadTest(base.TestCase):
+
+    def test_planetlab_folder(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(__import__('shutil').rmtree, tmp)
+        day = os.path.join(tmp, '20110303')
+        os.mkdir(day)
+        for name, values in (('a_x', [10] * 288),
+                             ('b_y', list(range(288)))):
+            with open(os.path.join(day, name), 'w') as f:
+                f.write('\n'.join(str(min(v, 100)) for v in values) +
+                        '\n')
+        w = replay.load_workload(tmp, 'planetlab')
+        self.assertEqual(2, w.n_vms)
+        self.assertEqual(288, w.n_steps)
+        np.testing.assert_array_equal([1.0, 1.0], w.vcpus)
+        np.testing.assert_array_equal([870.0, 1740.0], w.ram_mb)
+        i = w.vm_ids.index([x for x in w.vm_ids if 'a' in x][0])
+        np.testing.assert_allclose(w.cpu[i], 0.1)
+        half = replay.load_workload(tmp, 'planetlab', start_day=0.5,
+                                    days=0.25)
+        self.assertEqual(72, half.n_steps)
+        self.assertRaises(replay.ReplayError, replay.load_workload, tmp,
+                          'planetlab', start_day=2)
+
+    def test_ffill(self):
+        out = replay._ffill(np.array([[np.nan, 1.0, np.nan, 3.0]]))
+        np.testing.assert_array_equal([[0.0, 1.0, 1.0, 3.0]], out)
+
+    def test_bad_workload(self):
+        self.assertRaises(replay.ReplayError, workload,
+                          [[1.0, np.nan]])
+        self.assertRaises(replay.ReplayError, workload, [[1.0]],
+                          vcpus=np.array([0.0]))
