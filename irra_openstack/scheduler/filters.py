@@ -17,9 +17,12 @@ too old, from the future), every host passes: Nova keeps scheduling whatever
 happens to irra.
 """
 
+import itertools
+
 from nova import conf as nova_conf
 from nova.scheduler import filters
 from nova.scheduler import utils as scheduler_utils
+import numpy as np
 from oslo_log import log as logging
 
 from irra_openstack.scheduler import headroom
@@ -35,8 +38,8 @@ class PredictiveHeadroomFilter(filters.BaseHostFilter):
 
     # Run for every instance of a multi-create request: the host states
     # carry what the earlier instances consumed, and the filter counts it
-    # (headroom.RequestHeadroom.new_since_snapshot), so that the instances
-    # spread instead of all going where one fits.
+    # (as usage placed since the snapshot, see headroom), so that the
+    # instances spread instead of all going where one fits.
     run_filter_once_per_request = False
 
     # A rebuild keeps the instance on its host with its flavor: its usage is
@@ -77,15 +80,17 @@ class PredictiveHeadroomFilter(filters.BaseHostFilter):
 
     def _filter(self, request, host_states, spec_obj=None):
         host_states = list(host_states)
-        margins = request.margins(host_states)
-        passed = [h for h, m in zip(host_states, margins)
-                  if m is None or m >= 0.0]
+        margins, multipliers = request.evaluate(host_states)
+        # NaN (a host the snapshot lacks) passes: not (NaN < 0).
+        keep = ~(margins < 0.0)
+        passed = list(itertools.compress(host_states, keep.tolist()))
         if spec_obj is not None:
-            headroom.share_margins(spec_obj, request.snapshot.generation,
-                                   host_states, margins)
+            headroom.share_margins(
+                spec_obj, request, passed, margins[keep],
+                None if multipliers is None else multipliers[keep])
         if request.debug:
-            for host_state, margin in zip(host_states, margins):
-                if margin is not None and margin < 0.0:
+            for host_state, margin in zip(host_states, margins.tolist()):
+                if margin < 0.0:
                     host = request.host(host_state)
                     _, worst = request.margin(host, host_state)
                     LOG.debug('PredictiveHeadroomFilter rejects %(host)s: '
@@ -96,7 +101,7 @@ class PredictiveHeadroomFilter(filters.BaseHostFilter):
                       '%(in)d passed, %(unknown)d not in snapshot %(gen)d',
                       {'out': len(host_states) - len(passed),
                        'in': len(passed),
-                       'unknown': margins.count(None),
+                       'unknown': int(np.isnan(margins).sum()),
                        'gen': request.snapshot.generation})
         return passed
 

@@ -30,11 +30,13 @@ resource classes: O(1), no I/O.
 """
 
 import importlib.util
+import itertools
 import logging as std_logging
 import math
 import os
 import sys
 
+import numpy as np
 from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
@@ -77,35 +79,45 @@ RESERVATION_HINT = 'irra_reservation'
 APP_HINT = 'irra_app'
 
 _INF = float('inf')
+_NAN = float('nan')
 _parsed = {}
 
-#: Margins the filter computed, for the weigher that follows it on the same
-#: request: {id(spec_obj): (spec_obj, generation, {id(host_state): margin})}.
-#: Nova weighs the hosts right after filtering them, before consuming the
-#: chosen one, so the margins are still right; the weigher takes its entry
-#: out, and the filter replaces it for each instance of a request.
+#: What the filter computed for a request, for the weigher that follows it:
+#: {id(spec_obj): (spec_obj, RequestHeadroom, hosts passed, their margins,
+#: their weight multipliers)}. Nova weighs the hosts right after filtering
+#: them, before consuming the chosen one, so the margins are still right;
+#: the weigher takes its entry out, and the filter replaces it for each
+#: instance of a request.
 _shared = {}
 _SHARED_MAX = 64
 
 
-def share_margins(spec_obj, generation, host_states, margins):
-    """Keep the filter's margins for the weigher of the same request."""
+def share_margins(spec_obj, request, host_states, margins,
+                  multipliers=None):
+    """Keep the filter's request and margins for the weigher."""
     if len(_shared) >= _SHARED_MAX:
         _shared.clear()
-    _shared[id(spec_obj)] = (spec_obj, generation, {
-        id(h): m for h, m in zip(host_states, margins)})
+    _shared[id(spec_obj)] = (spec_obj, request, host_states, margins,
+                             multipliers)
 
 
 def forget_margins(spec_obj):
     _shared.pop(id(spec_obj), None)
 
 
-def shared_margins(spec_obj, generation):
-    """The margins the filter left for this request, or None."""
+def shared_margins(spec_obj, snapshot):
+    """What the filter left for this request, or None.
+
+    (request, hosts, margins, multipliers), or None unless the filter
+    evaluated this very request against this very snapshot: ``hosts`` is
+    the list of hosts that passed, ``margins`` and ``multipliers`` theirs
+    (see :meth:`RequestHeadroom.evaluate`), in the same order.
+    """
     entry = _shared.pop(id(spec_obj), None)
-    if entry is None or entry[0] is not spec_obj or entry[1] != generation:
+    if entry is None or entry[0] is not spec_obj or \
+            entry[1].snapshot is not snapshot:
         return None
-    return entry[2]
+    return entry[1:]
 
 
 def parse_number(raw, key):
@@ -142,6 +154,55 @@ def aggregate_value(host_state, key):
             if number is not None and (value is None or number < value):
                 value = number
     return value
+
+
+def aggregate_values(aggregate_lists, keys):
+    """Per host, the smallest valid value of each metadata key.
+
+    The same as :func:`aggregate_value` for many hosts and keys at once:
+    each distinct aggregate is read once, and the per-host minimum is taken
+    with numpy.
+
+    :param aggregate_lists: per host, its ``HostState.aggregates``.
+    :param keys: the metadata keys.
+    :returns: a tuple, per key a float array with NaN for the hosts without
+        a value, or None when no aggregate of these hosts has a valid value.
+    """
+    flat = list(itertools.chain.from_iterable(aggregate_lists))
+    if not flat:
+        return (None,) * len(keys)
+    ids = [id(a) for a in flat]
+    distinct = dict(zip(ids, flat))
+    out = []
+    counts = None
+    for key in keys:
+        numbers = {}
+        for ident, aggregate in distinct.items():
+            raw = aggregate.metadata.get(key)
+            if raw is not None:
+                number = parse_number(raw, key)
+                if number is not None:
+                    numbers[ident] = number
+        if not numbers:
+            out.append(None)
+            continue
+        get = numbers.get
+        values = np.array([get(i, _NAN) for i in ids], dtype=float)
+        n = len(aggregate_lists)
+        if counts is None:
+            counts = np.array([len(a) for a in aggregate_lists],
+                              dtype=np.intp)
+            one_each = len(ids) == n and bool((counts == 1).all())
+        if one_each:
+            out.append(values)
+            continue
+        per_host = np.full(n, _NAN)
+        some = counts > 0
+        starts = np.cumsum(counts) - counts
+        # fmin ignores NaN: the smallest of the values that exist.
+        per_host[some] = np.fmin.reduceat(values, starts[some])
+        out.append(per_host)
+    return tuple(out)
 
 
 def _hint(spec_obj, name):
@@ -227,6 +288,11 @@ class RequestHeadroom:
                     value = number
             limits.append(float(value))
         self.limits = tuple(limits)
+        self._limits = np.array(limits, dtype=float)
+        self._request = np.array(self.request, dtype=float)
+        # A resource class without capacity: -inf when the request needs
+        # it, +inf (it does not count) otherwise.
+        self._zero_value = np.where(self._request > 0.0, -_INF, _INF)
         index = snapshot.index
         self.vcpu_i = index.get('VCPU', -1)
         self.mem_i = index.get('MEMORY_MB', -1)
@@ -242,85 +308,128 @@ class RequestHeadroom:
                        'res': self.reservation,
                        'gen': snapshot.generation})
 
-    def margins(self, host_states):
-        """The margin of each host, or None for a host the snapshot lacks.
+    def _values(self, host_states):
+        """Per host and resource class, ``limit - need / capacity``.
 
-        The same as :meth:`margin` host by host, in one loop with the
-        per-request values held in local variables: this is the per-host
-        cost that nova-scheduler pays.
+        All hosts at once, with numpy: per host, only the attributes of its
+        HostState are read (with ``map``, at C speed) and its row found in
+        the snapshot with one dictionary look-up by UUID (and one by name
+        when the UUID is unknown); the arithmetic runs on (hosts, resource
+        classes) arrays. A resource class with no capacity gives -inf when
+        the request needs it, +inf (it does not count) otherwise.
+
+        :returns: (known, values, multipliers): ``known`` is None when
+            every host is in the snapshot, else a boolean array; ``values``
+            an array of shape (hosts, resource classes) whose rows of
+            unknown hosts are NaN; ``multipliers`` the weigher's multiplier
+            of each host from its aggregates, NaN where none, or None when
+            no aggregate sets one (read in the same pass as the limits).
         """
-        by_uuid = self.snapshot.by_uuid
-        by_name = self.snapshot.by_name
-        request = self.request
-        default_limits = self.limits
-        n = self.n
-        vi, mi, di = self.vcpu_i, self.mem_i, self.disk_i
-        shares = self.new_shares
-        reservation = self.reservation
-        limit_key = scheduler_conf.AGGREGATE_LIMIT_KEY
-        by_aggregate = {}
-        inf = _INF
-        out = []
-        append = out.append
-        for host_state in host_states:
-            host = by_uuid.get(host_state.uuid)
-            if host is None:
-                host = by_name.get(host_state.nodename)
-                if host is None:
-                    append(None)
-                    continue
-            limits = default_limits
-            aggregates = host_state.aggregates
-            if aggregates:
-                value = None
-                for aggregate in aggregates:
-                    key = id(aggregate)
-                    try:
-                        number = by_aggregate[key]
-                    except KeyError:
-                        raw = aggregate.metadata.get(limit_key)
-                        number = by_aggregate[key] = (
-                            None if raw is None
-                            else parse_number(raw, limit_key))
-                    if number is not None and (value is None or
-                                               number < value):
-                        value = number
-                if value is not None:
-                    limits = (value,) * n
-            need = host.load
-            base = host.base
-            if base is not None:
-                need = list(need)
-                if vi >= 0:
-                    delta = host_state.vcpus_used - base[vi]
-                    if delta > 0:
-                        need[vi] += delta * shares[vi]
-                if mi >= 0:
-                    delta = (host_state.total_usable_ram_mb -
-                             host_state.free_ram_mb - base[mi])
-                    if delta > 0:
-                        need[mi] += delta * shares[mi]
-                if di >= 0:
-                    delta = host_state.disk_mb_used / 1024.0 - base[di]
-                    if delta > 0:
-                        need[di] += delta * shares[di]
-            if reservation is not None and host.reservations is not None:
-                own = host.reservations.get(reservation)
-                if own is not None:
-                    need = [a - b for a, b in zip(need, own)]
-            worst = inf
-            for cap, used, req, limit in zip(host.capacity, need, request,
-                                             limits):
-                if cap > 0.0:
-                    value = limit - (used + req) / cap
-                elif req > 0.0:
-                    value = -inf
-                else:
-                    continue
-                if value < worst:
-                    worst = value
-            append(0.0 if worst == inf else worst)
-        return out
+        snapshot = self.snapshot
+        n = len(host_states)
+        shape = (n, self.n)
+        if not len(snapshot) or not n:
+            return np.zeros(n, dtype=bool), np.full(shape, _NAN), None
+        # List comprehensions: the quickest way to read an attribute of
+        # many Python objects.
+        get = snapshot.rows.get
+        rows = np.array([get(h.uuid, -1) for h in host_states],
+                        dtype=np.intp)
+        known = None
+        missing = np.flatnonzero(rows < 0)
+        if missing.size:
+            by_name = snapshot.rows_by_name.get
+            for j in missing.tolist():
+                rows[j] = by_name(host_states[j].nodename, -1)
+            known = rows >= 0
+        # An unknown host (row -1) reads the last row; its values are
+        # replaced by NaN at the end.
+        used = snapshot.load[rows]
+        if snapshot.any_base:
+            base = snapshot.base[rows]
+            shares = self.new_shares
+            i = self.vcpu_i
+            if i >= 0:
+                now = np.array([h.vcpus_used for h in host_states],
+                               dtype=float)
+                self._add_new(used, base, now, i, shares[i])
+            i = self.mem_i
+            if i >= 0:
+                now = np.array([h.total_usable_ram_mb - h.free_ram_mb
+                                for h in host_states], dtype=float)
+                self._add_new(used, base, now, i, shares[i])
+            i = self.disk_i
+            if i >= 0:
+                now = np.array([h.disk_mb_used for h in host_states],
+                               dtype=float)
+                now /= 1024.0
+                self._add_new(used, base, now, i, shares[i])
+        if self.reservation is not None:
+            entry = snapshot.reservation_rows.get(self.reservation)
+            if entry is not None:
+                res_rows, amounts = entry
+                pos = np.searchsorted(res_rows, rows)
+                np.minimum(pos, len(res_rows) - 1, out=pos)
+                hit = res_rows[pos] == rows
+                if known is not None:
+                    hit &= known
+                if hit.any():
+                    used[hit] -= amounts[pos[hit]]
+        limits = self._limits
+        override, multipliers = aggregate_values(
+            [h.aggregates for h in host_states],
+            (scheduler_conf.AGGREGATE_LIMIT_KEY,
+             scheduler_conf.AGGREGATE_MULTIPLIER_KEY))
+        if override is not None:
+            has = ~np.isnan(override)
+            limits = np.where(has[:, None], override[:, None],
+                              limits[None, :])
+        used += self._request
+        capacity = snapshot.capacity[rows]
+        if snapshot.zero_capacity:
+            with np.errstate(divide='ignore', invalid='ignore'):
+                values = limits - used / capacity
+            zero = capacity <= 0.0
+            if zero.any():
+                values[zero] = np.broadcast_to(self._zero_value,
+                                               shape)[zero]
+        else:
+            values = limits - used / capacity
+        if known is not None:
+            values[~known] = _NAN
+        return known, values, multipliers
+
+    @staticmethod
+    def _add_new(used, base, now, i, share):
+        """Add to ``used[:, i]`` what Nova placed since the snapshot."""
+        now -= base[:, i]
+        # Never negative; NaN (no base known) counts as nothing.
+        np.fmax(now, 0.0, out=now)
+        now *= share
+        used[:, i] += now
+
+    def evaluate(self, host_states):
+        """(margins, multipliers) of the hosts.
+
+        ``margins``: per host, its margin, NaN for a host the snapshot
+        lacks. ``multipliers``: per host, the weight multiplier that its
+        aggregates set, NaN where none, or None when no aggregate sets one.
+        This is the per-host cost that nova-scheduler pays; see
+        :meth:`_values`.
+        """
+        known, values, multipliers = self._values(host_states)
+        if not self.n:
+            margins = np.zeros(len(host_states))
+        else:
+            margins = values.min(axis=1)
+            margins[margins == _INF] = 0.0
+        if known is not None:
+            margins[~known] = _NAN
+        return margins, multipliers
+
+    def margins(self, host_states):
+        """The margin of each host (a float array), NaN when unknown."""
+        return self.evaluate(host_states)[0]
 
     def host(self, host_state):
         """The snapshot's entry of ``host_state``, or None."""
@@ -369,38 +478,19 @@ class RequestHeadroom:
     def margin(self, host, host_state):
         """(margin, index of the tightest resource class) of a known host.
 
-        See the module's documentation. The index is -1 when no resource
-        class counts.
+        See the module's documentation; the same arithmetic as
+        :meth:`margins`. The index is -1 when no resource class counts.
+        ``host`` is the snapshot's entry of ``host_state``.
         """
-        limits = self.limits_for(host_state)
-        capacity = host.capacity
-        load = host.load
-        request = self.request
-        new = self.new_since_snapshot(host, host_state)
-        own = None
-        if self.reservation is not None and host.reservations is not None:
-            own = host.reservations.get(self.reservation)
-        worst = _INF
-        worst_i = -1
-        for i in range(self.n):
-            need = load[i] + request[i]
-            if new is not None:
-                need += new[i]
-            if own is not None:
-                need -= own[i]
-            cap = capacity[i]
-            if cap > 0.0:
-                value = limits[i] - need / cap
-            elif request[i] > 0.0:
-                value = -_INF
-            else:
-                continue
-            if value < worst:
-                worst = value
-                worst_i = i
-        if worst_i < 0:
+        known, values, _ = self._values([host_state])
+        if not self.n or (known is not None and not known[0]):
             return 0.0, -1
-        return worst, worst_i
+        row = values[0]
+        i = int(np.argmin(row))
+        worst = float(row[i])
+        if worst == _INF:
+            return 0.0, -1
+        return worst, i
 
     def explain(self, host, host_state, i):
         """Why the host fails on resource class ``i``, for a debug log."""

@@ -53,6 +53,7 @@ import threading
 import time
 import zlib
 
+import numpy as np
 from oslo_log import log as logging
 import sqlalchemy as sa
 
@@ -255,12 +256,51 @@ class Snapshot:
         self.index = {rc: i for i, rc in enumerate(self.resource_classes)}
         self.by_uuid = {}
         self.by_name = {}
-        for host in hosts:
+        #: The row of each host in the arrays below, by UUID and by name.
+        self.rows = {}
+        self.rows_by_name = {}
+        hosts = list(hosts)
+        for row, host in enumerate(hosts):
             if host.uuid:
                 self.by_uuid[host.uuid] = host
+                self.rows[host.uuid] = row
             self.by_name[host.name] = host
+            self.rows_by_name[host.name] = row
         self.expected_utilisation = expected_utilisation or {}
         self.invalid = frozenset(invalid)
+        self._arrays(hosts)
+
+    def _arrays(self, hosts):
+        """The hosts' numbers as (hosts, resource classes) numpy arrays.
+
+        What the filter and the weigher read per request, gathered once per
+        snapshot: ``capacity``, ``load`` and ``base`` (NaN rows for the
+        hosts whose starting usage is unknown), and, per reservation id,
+        the sorted rows of its hosts and its amounts on them.
+        """
+        shape = (len(hosts), len(self.resource_classes))
+        self.capacity = np.array([h.capacity for h in hosts],
+                                 dtype=float).reshape(shape)
+        self.load = np.array([h.load for h in hosts],
+                             dtype=float).reshape(shape)
+        nan_row = (math.nan,) * shape[1]
+        self.any_base = any(h.base is not None for h in hosts)
+        self.base = np.array(
+            [nan_row if h.base is None else h.base for h in hosts],
+            dtype=float).reshape(shape) if self.any_base else None
+        self.zero_capacity = bool((self.capacity <= 0.0).any())
+        by_reservation = {}
+        for row, host in enumerate(hosts):
+            if host.reservations:
+                for rid, amounts in host.reservations.items():
+                    by_reservation.setdefault(rid, []).append((row, amounts))
+        self.reservation_rows = {}
+        for rid, entries in by_reservation.items():
+            entries.sort(key=lambda entry: entry[0])
+            self.reservation_rows[rid] = (
+                np.array([row for row, _ in entries], dtype=np.intp),
+                np.array([amounts for _, amounts in entries],
+                         dtype=float).reshape((len(entries), shape[1])))
 
     def __len__(self):
         return len(self.by_name)

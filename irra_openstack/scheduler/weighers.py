@@ -23,6 +23,7 @@ change Nova's order.
 
 from nova import conf as nova_conf
 from nova.scheduler import weights
+import numpy as np
 from oslo_log import log as logging
 
 from irra_openstack.scheduler import headroom
@@ -32,7 +33,6 @@ LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
 headroom.scheduler_conf.register_opts(CONF)
 
-_MISSING = object()
 
 #: Lowest weight: a host far beyond its limit does not stretch the scale.
 MIN_WEIGHT = -1.0
@@ -45,61 +45,87 @@ class PredictiveHeadroomWeigher(weights.BaseHostWeigher):
         super().__init__()
         self.loader = snapshot_mod.get_loader(CONF)
         self.loader.get()
-        self._multiplier = None
+        # (hosts, {id(host): multiplier}) of the last weigh_objects call:
+        # Nova asks weight_multiplier for each host right after it. The
+        # hosts are kept so that an id in the table is that of a live
+        # host; a host not in the table is looked at the slow way. One
+        # tuple, replaced whole, so concurrent requests only miss.
+        self._multipliers = ((), {})
 
     def weight_multiplier(self, host_state):
         """[irra_scheduler] weight_multiplier, or the aggregate's."""
-        multiplier = self._multiplier
-        if multiplier is None:
-            multiplier = CONF.irra_scheduler.weight_multiplier
-        if host_state.aggregates:
-            value = headroom.aggregate_value(
-                host_state, headroom.scheduler_conf.AGGREGATE_MULTIPLIER_KEY)
-            if value is not None:
-                return value
-        return multiplier
+        value = self._multipliers[1].get(id(host_state))
+        if value is None:
+            value = CONF.irra_scheduler.weight_multiplier
+            if host_state.aggregates:
+                override = headroom.aggregate_value(
+                    host_state,
+                    headroom.scheduler_conf.AGGREGATE_MULTIPLIER_KEY)
+                if override is not None:
+                    value = override
+        return value
 
-    def _request(self, spec_obj):
-        snapshot, reason = self.loader.usable()
-        if snapshot is None:
-            return None
-        return headroom.RequestHeadroom(snapshot, spec_obj,
-                                        CONF.irra_scheduler)
+    def _remember_multipliers(self, host_states, multiplier, override):
+        """The multiplier of every host, for weight_multiplier.
+
+        :param override: per host, its aggregates' multiplier or NaN, or
+            None when none sets one.
+        """
+        ids = [id(h) for h in host_states]
+        if override is None:
+            table = dict.fromkeys(ids, multiplier)
+        else:
+            table = dict(zip(ids, np.where(
+                np.isnan(override), multiplier, override).tolist()))
+        self._multipliers = (host_states, table)
 
     def weigh_objects(self, weighed_obj_list, weight_properties):
         """The weights; the request is evaluated once, not per host."""
         group = CONF.irra_scheduler
-        self._multiplier = group.weight_multiplier
-        request = self._request(weight_properties)
-        if request is None:
-            return [0.0] * len(weighed_obj_list)
+        multiplier = group.weight_multiplier
         host_states = [weighed.obj for weighed in weighed_obj_list]
-        known = headroom.shared_margins(weight_properties,
-                                        request.snapshot.generation)
-        if known is not None:
-            margins = [known.get(id(h), _MISSING) for h in host_states]
-            if _MISSING in margins:
-                margins = request.margins(host_states)
+        snapshot, reason = self.loader.usable()
+        if snapshot is None:
+            headroom.forget_margins(weight_properties)
+            override, = headroom.aggregate_values(
+                [h.aggregates for h in host_states],
+                (headroom.scheduler_conf.AGGREGATE_MULTIPLIER_KEY,))
+            self._remember_multipliers(host_states, multiplier, override)
+            return [0.0] * len(host_states)
+        shared = headroom.shared_margins(weight_properties, snapshot)
+        if shared is not None and shared[1] == host_states:
+            # The hosts the filter passed, in the same order (the list
+            # comparison is by identity): its margins are theirs.
+            margins, override = shared[2], shared[3]
         else:
-            margins = request.margins(host_states)
-        lowest = MIN_WEIGHT
-        weights_ = [m if m is None or m >= lowest else lowest
-                    for m in margins]
-        if None in weights_:
+            request = shared[0] if shared is not None else \
+                headroom.RequestHeadroom(snapshot, weight_properties, group)
+            margins, override = request.evaluate(host_states)
+        self._remember_multipliers(host_states, multiplier, override)
+        return self._weights(margins, group.unknown_host_policy)
+
+    @staticmethod
+    def _weights(margins, policy):
+        """Margins to weights: at least MIN_WEIGHT, unknown hosts by policy.
+
+        :returns: a list of floats.
+        """
+        # NaN (a host the snapshot lacks) stays NaN.
+        weights_ = np.maximum(margins, MIN_WEIGHT)
+        unknown = np.isnan(weights_)
+        if unknown.any():
             neutral = 0.0
-            if group.unknown_host_policy == 'neutral':
-                values = [w for w in weights_ if w is not None]
-                if values:
-                    neutral = sum(values) / len(values)
-            weights_ = [neutral if w is None else w for w in weights_]
-        return weights_
+            if policy == 'neutral' and not unknown.all():
+                values = weights_[~unknown].tolist()
+                neutral = sum(values) / len(values)
+            weights_[unknown] = neutral
+        return weights_.tolist()
 
     def _weigh_object(self, host_state, weight_properties):
         """The weight of one host (Nova calls weigh_objects instead)."""
-        request = self._request(weight_properties)
-        if request is None:
+        snapshot, reason = self.loader.usable()
+        if snapshot is None:
             return 0.0
-        host = request.host(host_state)
-        if host is None:
-            return 0.0
-        return max(MIN_WEIGHT, request.margin(host, host_state)[0])
+        request = headroom.RequestHeadroom(snapshot, weight_properties,
+                                           CONF.irra_scheduler)
+        return self._weights(request.margins([host_state]), 'pass')[0]

@@ -211,8 +211,8 @@ class FilterTest(base.SchedulerTestCase):
                                              vcpu=i % 10) for i in range(n)])
             snap = self.loader.get()
             counts = {'get': 0, 'scan': 0}
-            snap.by_uuid = CountingDict(snap.by_uuid, counts)
-            snap.by_name = CountingDict(snap.by_name, counts)
+            snap.rows = CountingDict(snap.rows, counts)
+            snap.rows_by_name = CountingDict(snap.rows_by_name, counts)
             states = [base.host_state('h%d' % i, 'u%d' % i)
                       for i in range(n)]
             self.filter.filter_all(states, base.request_spec())
