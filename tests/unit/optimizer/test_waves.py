@@ -168,9 +168,12 @@ class RandomInstancesTest(base.TestCase):
             reported = {s.resource_id for s in result.shortfalls}
             self.assertEqual({a.resource_id for a in acts},
                              scheduled | reported)
-        if greedy.shortfalls == [] and annealed.shortfalls == []:
-            self.assertLessEqual(annealed.summary['cost']['total'],
-                                 greedy.summary['cost']['total'] + 1e-6)
+        # Both start from the same list schedule: the same shortfalls, and
+        # the annealing keeps the best schedule it saw.
+        self.assertEqual([s.reason for s in greedy.shortfalls],
+                         [s.reason for s in annealed.shortfalls])
+        self.assertLessEqual(annealed.summary['cost']['total'],
+                             greedy.summary['cost']['total'] + 1e-6)
 
     def test_annealing_improves_and_is_deterministic(self):
         rng = np.random.default_rng(7)
