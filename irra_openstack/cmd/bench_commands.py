@@ -93,24 +93,33 @@ class BenchCommands:
                       '(default 10000).')
     @common.args('--seed', type=int, default=0, metavar='S',
                  help='Seed of the synthetic hosts and requests.')
+    @common.args('--rounds', type=int, default=3, metavar='N',
+                 help='Rounds over the requests, each timing every request '
+                      'with and without irra back to back (default 3).')
     @common.args('--json', dest='json_out', default=None, metavar='OUT',
                  help='Also write the result to this JSON file.')
     def scheduler(self, hosts=1000, requests=200, refresh_hosts=10000,
-                  seed=0, json_out=None):
+                  seed=0, rounds=3, json_out=None):
         """Time Nova's scheduler with and without irra's filter and weigher.
 
         Needs nova installed (it runs Nova's own filter and weigher
-        handlers on real HostState objects).
+        handlers on real HostState objects). The ratio is the median of
+        per-request ratios over all rounds, with its spread.
         """
         import subprocess
         import sys
 
+        if hosts < 2 or requests < 1 or rounds < 1 or refresh_hosts < 1:
+            raise SystemExit('bench scheduler needs --hosts 2 or more and '
+                             '--requests, --rounds and --refresh-hosts 1 or '
+                             'more.')
         # In a process of its own: Nova's options and irra's share the
         # global cfg.CONF there, and some of their groups clash.
         done = subprocess.run(
             [sys.executable, '-m', 'irra_openstack.scheduler.bench',
              '--hosts', str(hosts), '--requests', str(requests),
-             '--refresh-hosts', str(refresh_hosts), '--seed', str(seed)],
+             '--refresh-hosts', str(refresh_hosts), '--seed', str(seed),
+             '--rounds', str(rounds)],
             stdout=subprocess.PIPE, text=True)
         if done.returncode:
             raise SystemExit('The scheduler benchmark failed (exit status '
@@ -188,6 +197,148 @@ class BenchCommands:
                                workers=workers, duration=duration,
                                page=page, database=db, server=server,
                                client=client, threads=threads)
+        text = json.dumps(result, indent=2, sort_keys=True)
+        if json_out:
+            with open(json_out, 'w') as f:
+                f.write(text + '\n')
+        print(text)
+
+    @common.args('--trace', required=True, metavar='PATH',
+                 help='Trace file, folder or archive (any importable '
+                      'format, or a canonical .irra file).')
+    @common.args('--format', dest='fmt', default='auto', metavar='FMT',
+                 help='Trace format (default: sniffed), e.g. gwa-t-12, '
+                      'planetlab, irra.')
+    @common.args('--hosts', type=int, default=24, metavar='N',
+                 help='Identical compute hosts (default 24).')
+    @common.args('--host-cpus', type=float, default=16.0, metavar='C',
+                 help='Physical cores per host (default 16).')
+    @common.args('--cpu-ratio', type=float, default=4.0, metavar='R',
+                 help='vCPU allocation ratio (default 4).')
+    @common.args('--host-ram-gb', type=float, default=None, metavar='GB',
+                 help='RAM per host (default: twice the mean VM RAM per '
+                      'host plus the largest VM\'s, so vCPUs bind first).')
+    @common.args('--policies', default=','.join(
+        ('irra', 'reactive', 'oracle', 'none',
+         'watcher:workload_stabilization',
+         'watcher:vm_workload_consolidation',
+         'watcher:workload_balance')), metavar='A,B',
+        help='Comma-separated policies: irra, reactive, oracle, none, '
+             'watcher:<strategy> (default: all seven).')
+    @common.args('--seed', type=int, default=0, metavar='S',
+                 help='Seed of the initial placement (default 0).')
+    @common.args('--start-day', type=float, default=0.0, metavar='D',
+                 help='Days of the trace to skip (default 0).')
+    @common.args('--days', type=float, default=None, metavar='D',
+                 help='Days to replay from there (default: all).')
+    @common.args('--warmup-hours', type=float, default=1.0, metavar='H',
+                 help='History before the first audit; not scored '
+                      '(default 1).')
+    @common.args('--audit-minutes', type=float, default=60.0, metavar='M',
+                 help='Planning interval of irra, oracle and the Watcher '
+                      'strategies (default 60).')
+    @common.args('--reactive-audit-minutes', type=float, default=5.0,
+                 metavar='M',
+                 help='Planning interval of reactive (default 5, as in '
+                      'CloudSim).')
+    @common.args('--horizon', type=int, default=12, metavar='STEPS',
+                 help='Steps that irra and oracle plan ahead (default 12).')
+    @common.args('--threshold', type=float, default=0.8,
+                 help='Share of a host\'s cores that irra and oracle let '
+                      'the predicted upper bound reach (default 0.8).')
+    @common.args('--reactive-threshold', type=float, default=0.8,
+                 help='THR-MMT\'s utilisation threshold (default 0.8).')
+    @common.args('--overload-threshold', type=float, default=1.0,
+                 help='Share of a host\'s cores above which it counts as '
+                      'overloaded in the metrics (default 1.0).')
+    @common.args('--forecaster', default='seasonal_naive', metavar='NAME',
+                 help='irra.forecasters plugin of the irra policy '
+                      '(default seasonal_naive).')
+    @common.args('--history-days', type=float, default=3.0, metavar='D',
+                 help='Days of history the forecaster is fitted on at each '
+                      'audit (default 3).')
+    @common.args('--no-consolidate', dest='consolidate',
+                 action='store_false',
+                 help='irra and oracle only remove overloads; they do not '
+                      'empty hosts.')
+    @common.args('--plan-time-limit', type=float, default=1.0,
+                 metavar='SECONDS',
+                 help='Seconds the rebalancer\'s consolidation passes may '
+                      'take per audit (irra and oracle; default 1).')
+    @common.args('--bandwidth-gbps', type=float, default=1.0,
+                 help='Live-migration bandwidth per host (default 1).')
+    @common.args('--dirty-factor', type=float, default=1.3,
+                 help='RAM copies per migration, for re-sent dirty pages '
+                      '(default 1.3).')
+    @common.args('--migration-overhead', type=float, default=0.1,
+                 metavar='VCPU',
+                 help='Extra vCPUs used on each end while a migration '
+                      'runs (default 0.1).')
+    @common.args('--overload-weight', type=float, default=1.0,
+                 help='Weight of one overloaded host-minute in the '
+                      'combined cost (default 1).')
+    @common.args('--active-weight', type=float, default=1.0,
+                 help='Weight of one active host-hour in the combined '
+                      'cost (default 1).')
+    @common.args('--json', dest='json_out', default=None, metavar='OUT',
+                 help='Also write the result to this JSON file.')
+    def replay(self, trace, fmt='auto', hosts=24, host_cpus=16.0,
+               cpu_ratio=4.0, host_ram_gb=None, policies=None, seed=0,
+               start_day=0.0, days=None, warmup_hours=1.0,
+               audit_minutes=60.0, reactive_audit_minutes=5.0, horizon=12,
+               threshold=0.8, reactive_threshold=0.8,
+               overload_threshold=1.0, forecaster='seasonal_naive',
+               history_days=3.0, consolidate=True, plan_time_limit=1.0,
+               bandwidth_gbps=1.0,
+               dirty_factor=1.3, migration_overhead=0.1,
+               overload_weight=1.0, active_weight=1.0, json_out=None):
+        """Replay a trace under irra, reactive, oracle, none and Watcher."""
+        from irra_openstack.engine import replay as replay_mod
+        from irra_openstack.engine import replay_policies
+
+        workload = replay_mod.load_workload(trace, fmt, start_day=start_day,
+                                            days=days)
+        step = workload.step
+
+        def steps(minutes, what):
+            n = int(round(minutes * 60.0 / step))
+            if n < 1:
+                raise replay_mod.ReplayError(
+                    reason="%s (%g minutes) is shorter than the trace's "
+                           "step (%d s)" % (what, minutes, step))
+            return n
+
+        ram = (host_ram_gb * 1024.0 if host_ram_gb else
+               replay_mod.default_host_ram_mb(workload, hosts))
+        cluster = replay_mod.Cluster(hosts, host_cpus, ram, cpu_ratio)
+        names = [p.strip() for p in (policies or ','.join(
+            replay_policies.DEFAULT_POLICIES)).split(',') if p.strip()]
+        built = replay_policies.make_policies(
+            names, step, audit_steps=steps(audit_minutes, '--audit-minutes'),
+            reactive_audit_steps=steps(reactive_audit_minutes,
+                                       '--reactive-audit-minutes'),
+            horizon=horizon, threshold=threshold,
+            reactive_threshold=reactive_threshold, forecaster=forecaster,
+            history_steps=int(round(history_days * 86400 / step)),
+            consolidate=consolidate, time_limit=plan_time_limit)
+        migration = replay_mod.MigrationModel(
+            bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
+            overhead_vcpu=migration_overhead)
+        warmup = int(round(warmup_hours * 3600.0 / step))
+        with common.Progress('bench replay', unit='tick') as progress:
+            result = replay_mod.run(
+                workload, cluster, built, seed=seed, warmup=warmup,
+                migration=migration, overload_threshold=overload_threshold,
+                overload_weight=overload_weight,
+                active_weight=active_weight, progress=progress)
+        result['trace'] = str(trace)
+        result['setup'].update(horizon_steps=horizon,
+                               plan_threshold=threshold,
+                               reactive_threshold=reactive_threshold,
+                               forecaster=forecaster,
+                               consolidate=consolidate,
+                               plan_time_limit=plan_time_limit,
+                               start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:
             with open(json_out, 'w') as f:
