@@ -1055,6 +1055,8 @@ class AnnealingWaveScheduler(WaveScheduler):
     :param final_temperature: the same at the end (geometric cooling).
     :param swap_probability: share of proposals that swap the waves of two
         actions rather than move one.
+    :param wave_swap_probability: share of proposals that exchange two
+        whole waves.
     """
 
     name = 'annealing'
@@ -1062,7 +1064,8 @@ class AnnealingWaveScheduler(WaveScheduler):
 
     def __init__(self, constraints=None, iterations=100, seed=0,
                  initial_temperature=0.05, final_temperature=1e-4,
-                 swap_probability=0.3, max_steps=10000):
+                 swap_probability=0.3, max_steps=10000,
+                 wave_swap_probability=0.05):
         super().__init__(constraints)
         if int(iterations) < 0:
             raise WaveError(reason="iterations must be >= 0, got %r"
@@ -1072,8 +1075,12 @@ class AnnealingWaveScheduler(WaveScheduler):
                                    "<= initial, got %r and %r"
                                    % (final_temperature,
                                       initial_temperature))
-        if not 0 <= swap_probability <= 1:
-            raise WaveError(reason="swap_probability must be in [0, 1]")
+        for name, v in (('swap_probability', swap_probability),
+                        ('wave_swap_probability', wave_swap_probability)):
+            if not 0 <= v <= 1:
+                raise WaveError(reason="%s must be in [0, 1], got %r"
+                                % (name, v))
+        self.wave_swap_probability = float(wave_swap_probability)
         if int(max_steps) < 1:
             raise WaveError(reason="max_steps must be >= 1, got %r"
                             % max_steps)
@@ -1143,6 +1150,7 @@ class AnnealingWaveScheduler(WaveScheduler):
         # Half of the swaps are between two actions of the same source
         # host: reordering a host's queue (shortest first cuts waiting).
         sibling = rng.random(steps)
+        whole = rng.random(steps) < self.wave_swap_probability
         order = np.argsort(p.src, kind='stable')
         group_start = np.searchsorted(p.src[order], p.src)
         group_size = np.searchsorted(p.src[order], p.src,
@@ -1159,7 +1167,16 @@ class AnnealingWaveScheduler(WaveScheduler):
         for it in range(steps):
             i, j = int(pick[it, 0]), int(pick[it, 1])
             a = int(w[i])
-            if kind[it] and n > 1:
+            if whole[it]:
+                # Exchange two whole waves: per-wave limits still hold;
+                # short or urgent waves may go first.
+                b = int(w[j])
+                if a == b:
+                    continue
+                moves = tuple((m, b) for m in np.flatnonzero(w == a)) + \
+                    tuple((m, a) for m in np.flatnonzero(w == b))
+                moves = tuple(sorted(moves, key=lambda mk: mk[1]))
+            elif kind[it] and n > 1:
                 if sibling[it] < 0.5 and group_size[i] > 1:
                     j = int(order[group_start[i] + int(
                         sibling[it] * 2 * group_size[i])])
