@@ -25,8 +25,10 @@ on the tightest resource class. A resource class with no capacity counts
 only when the request needs it (margin minus infinity). The filter passes a
 host whose margin is 0 or more; the weigher's weight is the margin, at least
 -1. Everything per request is computed once, in :class:`RequestHeadroom`;
-per host it is a few dictionary look-ups and a loop over the snapshot's
-resource classes: O(1), no I/O.
+per host it is one dictionary look-up (by provider UUID; by name when the
+UUID is unknown) and the reading of a few HostState attributes, and the
+arithmetic runs on all the hosts of the request at once, as numpy arrays:
+O(1) per host, no I/O, no Python loop per host and resource class.
 """
 
 import importlib.util
