@@ -344,3 +344,39 @@ class BenchCommands:
             with open(json_out, 'w') as f:
                 f.write(text + '\n')
         print(text)
+
+    @common.args('--regions', type=int, default=50, metavar='N',
+                 help='Regions (default 50).')
+    @common.args('--apps', type=int, default=5000, metavar='N',
+                 help='Applications (default 5000).')
+    @common.args('--classes', type=int, default=2, metavar='K',
+                 help='Resource classes: VCPU, MEMORY_MB, then custom ones '
+                      '(default 2).')
+    @common.args('--seed', type=int, default=0, metavar='S',
+                 help='Seed of the random instance (default 0).')
+    @common.args('--distinct', action='store_true',
+                 help='Give every application random extra regions, so '
+                      'that no two can be grouped (the worst case).')
+    @common.args('--repeat', type=int, default=3, metavar='N',
+                 help='Time the LP N times and report the fastest and the '
+                      'median (default 3).')
+    @common.args('--json', dest='json_out', default=None, metavar='OUT',
+                 help='Also write the result to this JSON file.')
+    def region_lp(self, regions=50, apps=5000, classes=2, seed=0,
+                  distinct=False, repeat=3, json_out=None):
+        """Region LP against a greedy allocator, and the market checks."""
+        from irra_openstack.market import bench as market_bench
+
+        for name, value in (('--regions', regions), ('--apps', apps),
+                            ('--classes', classes), ('--repeat', repeat)):
+            if value < 1:
+                raise SystemExit('%s must be at least 1, got %d'
+                                 % (name, value))
+        result = market_bench.run(regions=regions, apps=apps,
+                                  classes=classes, seed=seed,
+                                  distinct=distinct, repeat=repeat)
+        text = json.dumps(result, indent=2, sort_keys=True)
+        if json_out:
+            with open(json_out, 'w') as f:
+                f.write(text + '\n')
+        print(text)
