@@ -88,6 +88,8 @@ _DISK = model_mod.RESOURCE_CLASSES.index('DISK_GB')
 #: Columns of the capacity arrays: the resource classes, then instances.
 _COLUMNS = model_mod.RESOURCE_CLASSES + ('instances',)
 _EPS = 1e-6
+#: Most actions two waves may hold for the annealing to exchange them.
+_WHOLE_WAVE_LIMIT = 64
 
 
 class WaveError(exception.IrraError):
@@ -1169,9 +1171,11 @@ class AnnealingWaveScheduler(WaveScheduler):
             a = int(w[i])
             if whole[it]:
                 # Exchange two whole waves: per-wave limits still hold;
-                # short or urgent waves may go first.
+                # short or urgent waves may go first. Only small waves:
+                # the cost of a proposal grows with their size.
                 b = int(w[j])
-                if a == b:
+                if a == b or sched.count[a] + sched.count[b] > \
+                        _WHOLE_WAVE_LIMIT:
                     continue
                 moves = tuple((m, b) for m in np.flatnonzero(w == a)) + \
                     tuple((m, a) for m in np.flatnonzero(w == b))
