@@ -264,6 +264,20 @@ class CycleTest(base.TestCase):
             final[a.resource_id] = a.destination
         self.assertEqual({'vm0': 'h1', 'vm1': 'h0'}, final)
 
+    def test_staging_host_respects_the_vm_zone(self):
+        # The only host with room is in another availability zone.
+        model = tiny([8192, 8192, 8192], [0, 1], [8192, 8192])
+        model.host_az = ['az1', 'az1', 'az2']
+        model.vm_az = ['az1', 'az1']
+        acts = [move(model, 'vm0', 'h1'), move(model, 'vm1', 'h0')]
+        r = waves.GreedyWaveScheduler().schedule(acts, model)
+        self.assertEqual(2, len(r.shortfalls))
+        model.vm_az = [None, 'az1']
+        r = waves.GreedyWaveScheduler().schedule(acts, model)
+        self.assertEqual([], r.shortfalls)
+        self.assertEqual(['vm0', 'vm0'], [a.resource_id for a in r.actions
+                                          if a.reason.get('staging')])
+
     def test_swap_without_room_is_reported(self):
         model = tiny([8192, 8192], [0, 1], [8192, 8192])
         acts = [move(model, 'vm0', 'h1'), move(model, 'vm1', 'h0')]
@@ -324,6 +338,15 @@ class CostTest(base.TestCase):
         self.assertAlmostEqual(5 + 8.192, p.dur[0])
         rho = 0.05 * 8192 / 1000
         self.assertAlmostEqual(5 + 8.192 / (1 - rho), p.dur[1])
+
+    def test_cold_migration_copies_the_disk(self):
+        model = tiny([65536] * 2, [0], [8192])
+        a = move(model, 'vm0', 'h1')
+        a.action_type = constants.ActionType.COLD_MIGRATE
+        p = waves._Problem([a.with_key('s')], model,
+                           waves.WaveConstraints(migration_bandwidth=100.0))
+        self.assertAlmostEqual(5 + 10 * 1024 / 100.0, p.dur[0])
+        self.assertEqual(1.0, p.dirty_factor[0])
 
     def test_overloaded_source_goes_first(self):
         # h0 is predicted overloaded, h1 is not; one wave at a time.
