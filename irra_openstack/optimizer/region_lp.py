@@ -438,6 +438,16 @@ class RegionLPOptimizer(plugins.Plugin):
         shortfall = np.maximum(demand - served, 0.0)
         shortfall[shortfall < EPS * np.maximum(demand, 1.0)] = 0.0
         rent = np.maximum(res.x[a:], 0.0)
+        # A region without spare capacity has a whole range of optimal
+        # rents (its capacity term is zero); report the least one, the
+        # value of one more unit there: max over its apps of mu - cost.
+        empty = capacity <= EPS
+        if np.any(empty):
+            live = demand[ai[keep]] > EPS
+            least = np.zeros(n)
+            np.maximum.at(least, ni[keep][live],
+                          (res.x[:a][ai[keep]] - cost[keep])[live])
+            rent[empty] = least[empty]
         return x, shortfall, rent
 
     # -- the plan ---------------------------------------------------------

@@ -288,6 +288,23 @@ class TierPriorityTest(base.TestCase):
                                sum(s.amount for s in result.shortfalls))
 
 
+class EmptyRegionTest(base.TestCase):
+
+    def test_rent_of_a_region_without_capacity(self):
+        # r0 has nothing; one more unit there would save 3.5 - 1.
+        opt = make_optimizer(prices={'r0/*': 1.0, 'r1/*': 3.0},
+                             transfer=0.5)
+        p = region_lp.RegionProblem(
+            ['r0', 'r1'], ['a', 'idle'], ['VCPU'], [[10.0], [0.0]],
+            [[0.0], [100.0]], [0, 1], ['gold', 'gold'])
+        sol = opt.solve(p)
+        np.testing.assert_allclose([[0.0], [10.0]], sol.allocation[0])
+        self.assertAlmostEqual(2.5, sol.rent[0, 0])
+        self.assertAlmostEqual(3.5, sol.capacity_price[0, 0])
+        self.assertAlmostEqual(3.5, sol.demand_price[0, 0])
+        self.assertAlmostEqual(0.0, sol.rent[1, 0])
+
+
 class BadInputTest(base.TestCase):
 
     def problem(self, **kw):
