@@ -618,12 +618,19 @@ def _key_transition(key, expected, values, context, settle):
     """
     with api.write_session(context) as session:
         found = session.execute(
-            sa.select(models.Action, models.Plan)
-            .join(models.Plan, models.Action.plan_id == models.Plan.id)
-            .where(models.Action.idempotency_key == key)).first()
+            sa.select(models.Action.plan_id)
+            .where(models.Action.idempotency_key == key)).scalar()
         if found is None:
             raise ActionKeyNotFound(key=key)
-        row, plan = found
+        # The plan's row is locked first: the actions of a plan end one
+        # transaction after the other, so that the last one to end sees
+        # every other one ended and settles the plan (without the lock, two
+        # that end at once could each see the other still ONGOING).
+        plan = session.execute(
+            sa.select(models.Plan).where(models.Plan.id == found)
+            .with_for_update()).scalars().one()
+        row = session.execute(sa.select(models.Action).where(
+            models.Action.idempotency_key == key)).scalars().one()
         before = _action_dict(row, plan.uuid)
         plan_before = _plan_dict(plan)
         values = dict(values, updated_at=timeutils.utcnow())
@@ -648,6 +655,22 @@ def _key_transition(key, expected, values, context, settle):
         session.refresh(row)
         return (before, _action_dict(row, plan.uuid), plan_before,
                 _plan_dict(plan, _counts(session, plan.id)))
+
+
+def plan_settle(plan_uuid, context=None):
+    """End the plan if it is open and all its actions have ended.
+
+    :returns: the plan dict, after.
+    """
+    with api.write_session(context) as session:
+        plan = session.execute(
+            sa.select(models.Plan).where(models.Plan.uuid == plan_uuid)
+            .with_for_update()).scalars().first()
+        if plan is None:
+            raise PlanNotFound(uuid=plan_uuid)
+        _settle_open(session, plan)
+        session.refresh(plan)
+        return _plan_dict(plan, _counts(session, plan.id))
 
 
 def action_claim(key, context=None):

@@ -297,8 +297,11 @@ class RRMManager:
                 raise InvalidActions(
                     region=self.region, reason='the wave of %s must be an '
                     'integer of 0 or more, not %r' % (key, wave))
-            records.append(dict(action, resource_kind=kind,
-                                reason=dict(reason)))
+            # An action that names no region is run by the region it was
+            # sent to.
+            reason = dict(reason)
+            reason.setdefault('region', self.region)
+            records.append(dict(action, resource_kind=kind, reason=reason))
         return records
 
     @oslo_messaging.expected_exceptions(exception.IrraError)

@@ -384,6 +384,8 @@ class WaveRunner:
                                  return_when=futures.FIRST_COMPLETED)
                 else:
                     self.sleep(self.poll_interval)
+        # A safety net: the last action to end settles the plan already.
+        self.db_retry(plan_api.plan_settle, plan_uuid)
         _plan, actions = plan_api.plan_actions(plan_uuid)
         return dict(collections.Counter(a['state'] for a in actions
                                         if self.mine(a)))
