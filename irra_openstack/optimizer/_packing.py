@@ -109,6 +109,8 @@ class Problem:
             if g.policy != cluster.AFFINITY:
                 continue
             mem = [x for x in g.members if self.placed[x]]
+            if len(mem) < 2:
+                continue
             rows += [mem[0]] * (len(mem) - 1)
             cols += mem[1:]
         graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)),
@@ -150,11 +152,13 @@ class Problem:
         if extra:
             self.sig_mask = np.vstack([self.sig_mask, np.array(extra)])
         self.item_sig = sig
-        #: (I,) normalised size: the largest predicted peak share.
-        host_scale = np.median(self._scale, axis=0) if len(self._scale) \
-            else np.ones(r)
-        self.size = (self.usage.max(axis=1) / host_scale).max(axis=1) \
-            if n else np.zeros(0)
+        #: (I,) normalised size: the largest share of a median host that
+        #: the item's predicted peak or its allocation takes.
+        host_scale = np.median(self._scale, axis=0)
+        pcap_scale = np.maximum(np.median(self.pcap, axis=0), EPS)
+        self.size = np.maximum(
+            (self.usage.max(axis=1) / host_scale).max(axis=1),
+            (self.flavor / pcap_scale).max(axis=1)) if n else np.zeros(0)
         self.frozen = np.zeros(n, dtype=bool)
         self.frozen_why = {}
 
@@ -224,6 +228,15 @@ class Problem:
         over_n = np.maximum(n - self.maxn, 0)
         return over_u.max(axis=(1, 2)) + over_a.max(axis=1) + over_n
 
+    def anti_affinity_broken(self, vm_host):
+        """Members of hard anti-affinity groups sharing a host."""
+        total = 0
+        for g in self.model.server_groups:
+            if g.policy == cluster.ANTI_AFFINITY:
+                hosts = vm_host[[x for x in g.members if vm_host[x] >= 0]]
+                total += len(hosts) - len(np.unique(hosts))
+        return total
+
     def soft_violations(self, vm_host):
         """Soft server-group violations of a VM placement."""
         total = 0
@@ -242,12 +255,38 @@ class Problem:
         u, a, n = self.host_sums(vm_host)
         exc = self.excess(u, a, n)
         moved = (vm_host != self.orig) & self.placed
+        stuck = 0
+        if self.evacuate:
+            on = vm_host[vm_host >= 0]
+            stuck = int(np.count_nonzero(~self.enabled[on]))
         return {
             'overloaded': int(np.count_nonzero(exc > 0)),
+            'stuck_on_disabled': stuck,
+            'anti_affinity_broken': int(self.anti_affinity_broken(vm_host)),
             'hosts_used': int(np.count_nonzero(n > 0)),
             'migrations': int(np.count_nonzero(moved)),
             'soft_violations': int(self.soft_violations(vm_host)),
         }
+
+    def weights(self):
+        """(overload, host) weights of the lexicographic objective."""
+        v_n = int(self.count.sum())
+        w_host = (v_n + 1) * (1 + self.soft_weight) + 1
+        return w_host * (self.model.n_hosts + v_n + 1) + 1, w_host
+
+    def objective(self, vm_host, consolidate):
+        """The MILP's objective, for any placement.
+
+        Overloaded hosts and VMs left on disabled hosts (evacuating), then
+        hosts used (when consolidating), then migrations plus weighted
+        soft violations.
+        """
+        ev = self.evaluate(vm_host)
+        w_over, w_host = self.weights()
+        return (w_over * (ev['overloaded'] + ev['stuck_on_disabled'] +
+                          ev['anti_affinity_broken']) +
+                (w_host * ev['hosts_used'] if consolidate else 0) +
+                ev['migrations'] + self.soft_weight * ev['soft_violations'])
 
     def allowed(self, i, host):
         """(H,) where item ``i`` may be (ignoring capacity and groups)."""
@@ -413,9 +452,14 @@ class State:
                     p._scale[idx]).max(axis=1)
         else:
             peak = (new.max(axis=1) / p._scale[idx]).max(axis=1)
+        if pack:
+            # Allocations count as a dimension of the fit too.
+            peak = np.maximum(peak, ((self.a[idx] + p.flavor[i]) /
+                                     np.maximum(p.pcap[idx], EPS)).max(1))
         # Prefer hosts already running VMs; then best fit when packing,
         # most headroom when balancing; soft groups as penalties.
-        score = np.where(self.n[idx] > 0, 0.0, 10.0)
+        home = np.isin(idx, p.orig[p.members[i]])
+        score = np.where((self.n[idx] > 0) | home, 0.0, 10.0)
         score += -peak if pack else peak
         for kind, gid, c in p.item_groups[i]:
             cnt = self.gcount[kind][gid][idx]
@@ -424,7 +468,7 @@ class State:
             elif kind == cluster.SOFT_AFFINITY:
                 score -= 2.0 * p.soft_weight * (cnt > 0)
         # Going back to an original host undoes a migration.
-        score -= 5.0 * np.isin(idx, p.orig[p.members[i]])
+        score -= 5.0 * home
         return int(idx[np.argmin(score)])
 
     def place(self, i, pack, exclude=None, only=None):
@@ -762,7 +806,8 @@ def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked):
 
 def _rank(problem, state):
     ev = problem.evaluate(problem.vm_host_of(state.item_host))
-    return (ev['overloaded'], ev['hosts_used'],
+    return (ev['overloaded'] + ev['stuck_on_disabled'] +
+            ev['anti_affinity_broken'], ev['hosts_used'],
             ev['migrations'] + problem.soft_weight * ev['soft_violations'])
 
 
@@ -841,6 +886,16 @@ def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8):
         got = state.place(i, consolidate)
         if isinstance(got, Blocked):
             failed.append((i, got))
+    # Anti-affinity groups already broken: move the extra members.
+    for gid, (gitems, _counts) in enumerate(
+            p.groups[cluster.ANTI_AFFINITY]):
+        for h in np.flatnonzero(state.gcount[cluster.ANTI_AFFINITY][gid] >
+                                1):
+            extra = [int(x) for x in gitems
+                     if state.item_host[x] == h and not p.frozen[x]]
+            for i in extra[1:]:
+                if state.gcount[cluster.ANTI_AFFINITY][gid][h] > 1:
+                    state.place(i, consolidate)
     if p.evacuate:
         off = ~p.enabled
         for i in np.flatnonzero(off[np.maximum(state.item_host, 0)] &
@@ -920,12 +975,25 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
     if items is not None:
         movable &= items
     mov = np.flatnonzero(movable)
+    if not len(mov):
+        return p.vm_host_of(cur), {'status': 0, 'message': 'nothing movable',
+                                   'variables': 0, 'constraints': 0,
+                                   'optimality_gap': 0.0,
+                                   'item_host': cur.copy()}
     # Background: everything else stays where it is.
     bg_host = p.vm_host_of(cur)
     bg_host[np.isin(p.vm_item, mov)] = -1
     bg_u, bg_a, bg_n = p.host_sums(bg_host)
     # Columns x: allowed (item, host) pairs.
-    allow = np.array([p.allowed(i, -1) for i in mov]).reshape(len(mov), h_n)
+    allow = np.array([p.allowed(i, -1) for i in mov],
+                     dtype=bool).reshape(len(mov), h_n)
+    vi = p.vm_item
+    placed = np.flatnonzero(p.placed)
+    cnt = np.zeros((p.n_items, h_n))
+    np.add.at(cnt, (vi[placed], p.orig[placed]), 1)
+    # Staying home is always possible (at a cost, on a disabled host when
+    # evacuating), so the model is never infeasible for that reason.
+    allow |= cnt[mov] > 0
     if hosts is not None:
         allow &= hosts
     pi, ph = np.nonzero(allow)
@@ -946,19 +1014,25 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
     col += len(groups_sa) * h_n
     w0 = col
     col += len(groups_sf) * h_n
+    # Anti-affinity already broken in ``cur`` may stay so, at a price.
+    vm_cur = p.vm_host_of(cur)
+    aa_slack = []
+    for gid, (gitems, _counts) in enumerate(groups_aa):
+        mem = np.concatenate([p.members[it] for it in gitems])
+        on = vm_cur[mem]
+        hc = np.bincount(on[on >= 0], minlength=h_n)
+        aa_slack += [(gid, h, hc[h] - 1) for h in np.flatnonzero(hc > 1)]
+    e0 = col
+    col += len(aa_slack)
     n_col = col
-    v_n = int(p.count.sum())
     w_soft = p.soft_weight
-    w_host = (v_n + 1) * (1 + w_soft) + 1
-    w_over = w_host * (h_n + 1) + 1
+    w_over, w_host = p.weights()
     c = np.zeros(n_col)
     # Migrations: members of the item not already on the host.
-    vi = p.vm_item
-    placed = np.flatnonzero(p.placed)
-    cnt = np.zeros((p.n_items, h_n))
-    np.add.at(cnt, (vi[placed], p.orig[placed]), 1)
     home = cnt[items, ph]
     c[x0:x0 + nx] = p.count[items] - home
+    if p.evacuate:
+        c[x0:x0 + nx] += w_over * home * ~p.enabled[ph]
     c[o0:o0 + h_n] = w_over
     if consolidate:
         c[y0:y0 + h_n] = w_host
@@ -1041,6 +1115,16 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
             np.concatenate([p.count[items][sel],
                             -(tot_n - room_n)[lim_h]]),
             np.full(len(lim_h), -np.inf), room_n[lim_h])
+    # A host left overloaded receives nothing new: x[i, h] + o[h] <= 1.
+    vm_cur = p.vm_host_of(cur)
+    cnt_cur = np.zeros((p.n_items, h_n))
+    np.add.at(cnt_cur, (vi[placed], vm_cur[placed]), 1)
+    new_in = np.flatnonzero(cnt_cur[items, ph] < p.count[items])
+    if len(new_in):
+        k = len(new_in)
+        add(np.concatenate([np.arange(k), np.arange(k)]),
+            np.concatenate([x0 + new_in, o0 + ph[new_in]]),
+            np.ones(2 * k), np.full(k, -np.inf), np.ones(k))
     # Hard anti-affinity: at most one member per host.
     bg_g = {}
     for kind, groups in p.groups.items():
@@ -1054,8 +1138,12 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
         sel = np.flatnonzero(np.isin(items, gitems))
         if not len(sel):
             continue
-        add(ph[sel], x0 + sel, np.ones(len(sel)), np.full(h_n, -np.inf),
-            1 - bg_g[(cluster.ANTI_AFFINITY, gid)])
+        slack = [(h, k) for k, (g, h, _ub) in enumerate(aa_slack)
+                 if g == gid]
+        add(np.concatenate([ph[sel], [h for h, _k in slack]]),
+            np.concatenate([x0 + sel, [e0 + k for _h, k in slack]]),
+            np.concatenate([np.ones(len(sel)), -np.ones(len(slack))]),
+            np.full(h_n, -np.inf), 1 - bg_g[(cluster.ANTI_AFFINITY, gid)])
     # Soft anti-affinity: z[g, h] >= members on h - 1.
     for gid, (gitems, counts) in enumerate(groups_sa):
         sel = np.flatnonzero(np.isin(items, gitems))
@@ -1085,6 +1173,9 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
     lb = np.zeros(n_col)
     ub = np.ones(n_col)
     ub[z0:w0] = np.inf
+    for k, (_g, _h, top) in enumerate(aa_slack):
+        ub[e0 + k] = top
+    c[e0:e0 + len(aa_slack)] = w_over
     if consolidate:
         lb[y0:y0 + h_n] = (bg_n > 0).astype(float)
     integrality = np.zeros(n_col)

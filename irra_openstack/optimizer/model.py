@@ -273,8 +273,11 @@ class ClusterModel:
                     if host >= 0:
                         put([m], host)
                         used.append(host)
+        # A member that found no host its policy allows stays unplaced.
+        hard = {m for g in groups if g.policy in (AFFINITY, ANTI_AFFINITY)
+                for m in g.members}
         for m in range(v):
-            if vm_host[m] < 0:
+            if vm_host[m] < 0 and m not in hard:
                 host = pick(flavor[m], 1)
                 if host >= 0:
                     put([m], host)

@@ -191,7 +191,7 @@ class HostRebalancer(plugins.Plugin):
             raise RebalanceError(reason=str(exc))
         method, info, blocked, failed = 'heuristic', {}, {}, []
         vm_host = None
-        if problem.n_items and self._use_exact(model):
+        if self._use_exact(model):
             vm_host, info = _packing.exact(problem, self.consolidate,
                                            self.time_limit)
             if vm_host is not None:
@@ -332,6 +332,25 @@ class HostRebalancer(plugins.Plugin):
                        'several hosts) and cannot be repaired: %s'
                        % (', '.join(m.vm_ids[x] for x in problem.members[i]),
                           why.text),
+                resource_kind=constants.ResourceKind.VM))
+        for g in m.server_groups:
+            if g.policy != cluster.ANTI_AFFINITY:
+                continue
+            mem = [x for x in g.members if vm_host[x] >= 0]
+            hosts, counts = np.unique(vm_host[mem], return_counts=True)
+            if not np.any(counts > 1) or any(
+                    problem.frozen[problem.vm_item[x]] for x in mem):
+                continue
+            h = hosts[np.argmax(counts)]
+            out.append(actions.Shortfall(
+                resource_id=g.name, resource_class='server_group',
+                amount=float(np.sum(counts - 1)),
+                reason='anti-affinity server group %s was already broken '
+                       '(VMs %s share host %s) and no migration separates '
+                       'them without overloading a host or breaking '
+                       'another rule' % (g.name, ', '.join(
+                           m.vm_ids[x] for x in mem if vm_host[x] == h),
+                           m.host_names[h]),
                 resource_kind=constants.ResourceKind.VM))
         for h in np.flatnonzero(exc > 0):
             why = self._why(problem, vm_host, int(h), blocked)
