@@ -93,6 +93,49 @@ def _budgets(what, mapping):
             for k, v in (mapping or {}).items()}
 
 
+def host_forecasts(forecasts, host_names):
+    """(H, T, R) point and upper arrays from host-level Forecasts.
+
+    :param forecasts: ``{resource class: Forecast}`` with one series per
+        host (named by hypervisor hostname), for example the ``host``
+        level of :mod:`irra_openstack.forecast.hierarchy`. A class of
+        :data:`~irra_openstack.optimizer.model.RESOURCE_CLASSES` without a
+        forecast gets a zero-width forecast at 0 (no usage known).
+    :returns: ``(point, upper, level)`` for :meth:`OvercommitPolicy.plan`.
+    :raises OvercommitError: the forecasts disagree on level or horizon,
+        or a host has no series.
+    """
+    classes = cluster_model.RESOURCE_CLASSES
+    given = [forecasts[c] for c in classes if c in forecasts]
+    if not given:
+        raise OvercommitError(reason="no forecast of any of %s"
+                              % ', '.join(classes))
+    levels = {fc.level for fc in given}
+    horizons = {fc.horizon for fc in given}
+    if len(levels) > 1 or len(horizons) > 1:
+        raise OvercommitError(reason="the forecasts must share one level "
+                              "and horizon; got levels %s and horizons %s"
+                              % (sorted(levels), sorted(horizons)))
+    horizon = horizons.pop()
+    point = np.zeros((len(host_names), horizon, len(classes)))
+    upper = np.zeros_like(point)
+    for j, rc in enumerate(classes):
+        fc = forecasts.get(rc)
+        if fc is None:
+            continue
+        index = {name: i for i, name in enumerate(fc.series)}
+        missing = [h for h in host_names if h not in index]
+        if missing:
+            raise OvercommitError(
+                reason="the forecast of %s has no series for hosts %s"
+                       % (rc, ', '.join(missing[:5]) +
+                          (', ...' if len(missing) > 5 else '')))
+        rows = np.array([index[h] for h in host_names], dtype=np.int64)
+        point[:, :, j] = fc.point[rows]
+        upper[:, :, j] = fc.upper[rows]
+    return point, upper, levels.pop()
+
+
 class OvercommitPolicy(plugins.Plugin):
     """Allocation ratios bounded by a risk budget, per host and class.
 

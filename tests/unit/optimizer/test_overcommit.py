@@ -4,6 +4,7 @@ import numpy as np
 from scipy import stats
 
 from irra_openstack.db import constants
+from irra_openstack.forecast import base as forecast_base
 from irra_openstack.optimizer import model as cluster_model
 from irra_openstack.optimizer import overcommit
 from irra_openstack import plugins
@@ -169,6 +170,47 @@ class BudgetTest(base.TestCase):
         loose = policy.plan(m, LEVEL, risk_budget=0.2)
         self.assertTrue(np.all(strict.summary['ratio'] <=
                                loose.summary['ratio'] + 1e-12))
+
+
+def _forecast(series, point, upper, level=LEVEL):
+    point = np.asarray(point, dtype=float)
+    return forecast_base.Forecast(
+        series=series, metric=None, start=0, step=300, level=level,
+        point=point, lower=point * 0.5, upper=np.asarray(upper, float),
+        valid=np.ones(len(series), dtype=bool), reason=[''] * len(series),
+        model='test')
+
+
+class HostForecastTest(base.TestCase):
+
+    def test_arrays_in_model_order(self):
+        m = make_model(steps=2)
+        names = list(m.host_names)
+        rng = np.random.default_rng(0)
+        point = rng.uniform(1, 5, (m.n_hosts, 2))
+        fcs = {'VCPU': _forecast(names[::-1], point[::-1],
+                                 point[::-1] * 2)}
+        hp, hu, level = overcommit.host_forecasts(fcs, names)
+        self.assertEqual(LEVEL, level)
+        np.testing.assert_allclose(point, hp[:, :, 0])
+        np.testing.assert_allclose(point * 2, hu[:, :, 0])
+        self.assertEqual(0.0, float(np.abs(hu[:, :, 1:]).sum()))
+        result = overcommit.OvercommitPolicy().plan(
+            m, level, host_point=hp, host_upper=hu)
+        self.assertEqual((m.n_hosts, 3), result.summary['ratio'].shape)
+
+    def test_mismatches(self):
+        fcs = {'VCPU': _forecast(['h0'], [[1.0]], [[2.0]]),
+               'MEMORY_MB': _forecast(['h0'], [[1.0]], [[2.0]], level=0.5)}
+        exc = self.assertRaises(overcommit.OvercommitError,
+                                overcommit.host_forecasts, fcs, ['h0'])
+        self.assertIn('share one level', str(exc))
+        exc = self.assertRaises(overcommit.OvercommitError,
+                                overcommit.host_forecasts,
+                                {'VCPU': fcs['VCPU']}, ['h0', 'h9'])
+        self.assertIn('no series for hosts h9', str(exc))
+        self.assertRaises(overcommit.OvercommitError,
+                          overcommit.host_forecasts, {}, ['h0'])
 
 
 class BadInputTest(base.TestCase):
