@@ -514,8 +514,8 @@ def actions_ensure(plan_uuid, records, scope=None, project_id=None,
     succeed: the loser of the race retries and finds the rows stored.
 
     :raises ActionKeyConflict: a key belongs to another plan.
-    :raises StateConflict: the plan exists and is PENDING (not approved),
-        or has ended.
+    :raises StateConflict: the plan exists and is PENDING (not approved)
+        or SUPERSEDED, or has ended and new actions were given.
     :returns: (plan dict, number of actions created).
     """
     for record in records:
@@ -528,9 +528,11 @@ def actions_ensure(plan_uuid, records, scope=None, project_id=None,
             with api.write_session(context) as session:
                 plan, created = _ensure_once(session, plan_uuid, records,
                                              scope, project_id)
-                if created and plan.state not in (
-                        constants.PlanState.APPROVED,
-                        constants.PlanState.ONGOING):
+                runnable = (constants.PlanState.APPROVED,
+                            constants.PlanState.ONGOING)
+                if plan.state not in runnable and (
+                        created or plan.state not in
+                        constants.PlanState.FINAL):
                     raise StateConflict(
                         what='Plan', uuid=plan_uuid, state=plan.state,
                         change='running actions',
@@ -631,6 +633,11 @@ def _key_transition(key, expected, values, context, settle):
             .with_for_update()).scalars().one()
         row = session.execute(sa.select(models.Action).where(
             models.Action.idempotency_key == key)).scalars().one()
+        if values['state'] == constants.ActionState.ONGOING and \
+                plan.state not in (constants.PlanState.APPROVED,
+                                   constants.PlanState.ONGOING):
+            # Only the actions of an approved or running plan run.
+            return None
         before = _action_dict(row, plan.uuid)
         plan_before = _plan_dict(plan)
         values = dict(values, updated_at=timeutils.utcnow())
@@ -682,7 +689,7 @@ def action_claim(key, context=None):
 
     :returns: (action before, action after, plan before, plan after), or
         None when the action was not PENDING (someone else claimed it, or
-        it ended).
+        it ended) or its plan is neither APPROVED nor ONGOING.
     :raises ActionKeyNotFound: there is no action with that key.
     """
     return _key_transition(

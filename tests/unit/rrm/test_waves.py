@@ -334,3 +334,45 @@ class ExecutorRegistryTest(db_base.DBTestCase):
         self.assertEqual(State.SUCCEEDED, faulty.execute(action).state)
         self.assertEqual({'fail': 1}, dict(faulty.injected))
         self.assertEqual(['k1'], inner.calls)
+
+
+class PlanStateGuardTest(db_base.DBTestCase):
+
+    def record(self, plan, vm):
+        return planned.PlannedAction('live_migrate', vm).with_key(
+            plan).as_record()
+
+    def test_a_plan_waiting_for_approval_is_not_run(self):
+        plan = plan_api.plan_create({}, 'manual', 'p1')
+        self.assertRaisesRegex(
+            plan_api.StateConflict, 'is PENDING; running actions needs it '
+            'to be APPROVED or ONGOING', plan_api.actions_ensure,
+            plan['uuid'], [self.record(plan['uuid'], 'vm1')])
+
+    def test_no_claim_once_the_plan_is_cancelled(self):
+        plan = uuidutils.generate_uuid()
+        record = self.record(plan, 'vm1')
+        plan_api.actions_ensure(plan, [record])
+        plan_api.plan_transition(plan, (constants.PlanState.APPROVED,),
+                                 constants.PlanState.CANCELLED, 'cancel')
+        self.assertIsNone(plan_api.action_claim(record['idempotency_key']))
+        self.assertEqual(State.CANCELLED, plan_api.action_get_by_key(
+            record['idempotency_key'])['state'])
+
+    def test_a_key_of_another_plan_is_refused(self):
+        one, two = uuidutils.generate_uuid(), uuidutils.generate_uuid()
+        record = self.record(one, 'vm1')
+        plan_api.actions_ensure(one, [record])
+        self.assertRaisesRegex(plan_api.ActionKeyConflict,
+                               'belongs to an action of plan %s' % one,
+                               plan_api.actions_ensure, two, [record])
+
+    def test_a_repeated_message_for_an_ended_plan_changes_nothing(self):
+        plan = uuidutils.generate_uuid()
+        record = self.record(plan, 'vm1')
+        plan_api.actions_ensure(plan, [record])
+        plan_api.action_claim(record['idempotency_key'])
+        plan_api.action_finish(record['idempotency_key'], State.SUCCEEDED)
+        after, created = plan_api.actions_ensure(plan, [record])
+        self.assertEqual((constants.PlanState.SUCCEEDED, 0),
+                         (after['state'], created))
