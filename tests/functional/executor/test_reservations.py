@@ -439,3 +439,13 @@ class LeakReconcilerTest(PlacementReservationTestBase):
         self.assertEqual(1, loop.passes)
         self.assertEqual([orphan], loop.last_report.orphans)
         self.assertHeld(orphan, {})
+
+
+class ReservationLifecycleMySQLTest(ReservationLifecycleTest):
+    """The same on MariaDB: the row lock of a transition is InnoDB's."""
+
+    BACKEND = 'mysql'
+
+
+class ReservationConcurrencyMySQLTest(ReservationConcurrencyTest):
+    BACKEND = 'mysql'
