@@ -16,19 +16,29 @@ threads progress) and advances a virtual clock by the interval asked for.
 Timeouts are therefore counted in polls, and nothing asserts on durations.
 """
 
+import datetime
 import os
 import sys
 import threading
 import time
 
+import fixtures
+from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from nova.tests.functional import integrated_helpers
 import openstack
+from oslo_config import cfg
+from oslo_db import options as db_options
+from oslo_utils import timeutils
 
+from irra_openstack.db import api as db_api
 from irra_openstack.db import constants
+from irra_openstack.db import migration
 from irra_openstack.executor import nova as nova_executor
+from irra_openstack.executor import reservation as reservation_executor
 from irra_openstack.optimizer import actions
+from irra_openstack.rrm import reservations
 
 HOSTS = ('host1', 'host2', 'host3')
 State = constants.ActionState
@@ -297,3 +307,75 @@ class MigrationExecutorTest(integrated_helpers.ProviderUsageBaseTestCase):
         self.assertOnHost(b['id'], 'host1')
         self.assertEqual(0, self._get_provider_usages(
             self.rps['host3'])['VCPU'])
+
+    def _reservation_manager(self):
+        """A reservation manager on this Placement and a sqlite irra DB."""
+        conf = cfg.ConfigOpts()
+        db_options.set_defaults(conf)
+        conf([], project='irra', default_config_files=[])
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf.set_override('connection', 'sqlite:///%s/irra.sqlite' % tmp,
+                          group='database')
+        db_api.configure(conf)
+        self.addCleanup(db_api.dispose)
+        migration.upgrade()
+        endpoint = self.placement.fixture.endpoint
+        adapter = ks_adapter.Adapter(
+            ks_session.Session(auth=token_endpoint.Token(endpoint,
+                                                         'admin')),
+            service_type='placement', endpoint_override=endpoint)
+        return reservations.ReservationManager(
+            adapter, 'RegionOne', self.api_fixture.project_id, 'irra',
+            sleep=lambda s: None)
+
+    def test_reservation_holds_capacity_against_nova(self):
+        manager = self._reservation_manager()
+        reserve_exec = reservation_executor.ReservationExecutor(manager)
+        server = self._boot('host1')
+        inventory = self.placement.get(
+            '/resource_providers/%s/inventories' % self.rps['host2']).body[
+                'inventories']['MEMORY_MB']
+        free = int((inventory['total'] - inventory['reserved']) *
+                   inventory['allocation_ratio'])
+        # All of host2's memory, until an hour from now.
+        reserve = actions.PlannedAction(
+            constants.ActionType.RESERVE, 'surge',
+            resource_kind=constants.ResourceKind.HOST,
+            parameters={'resources': {'MEMORY_MB': free}, 'host': 'host2',
+                        'expires_at': (timeutils.utcnow() +
+                                       datetime.timedelta(hours=1))
+                        .isoformat()}).with_key('plan-1')
+        outcome = reserve_exec.execute(reserve)
+        self.assertEqual(State.SUCCEEDED, outcome.state, outcome.error)
+        self.assertEqual(free, self._get_provider_usages(
+            self.rps['host2'])['MEMORY_MB'])
+
+        # Nova's scheduler sees the reservation: host2 cannot take the
+        # server while it is held.
+        time_ = VirtualTime()
+        live, _cold = self._executors(
+            time_, live={'max_attempts': 1, 'fallback_to_cold': False})
+        move = self._action(server, 'host1', 'host2')
+        failed = live.execute(move)
+        self.assertEqual(State.FAILED, failed.state)
+        self.assertEqual(['error'], self._statuses(server['id']))
+        self.assertOnHost(server['id'], 'host1')
+
+        # The reconciler, over providers full of Nova's consumers, leaves
+        # instances alone and finds nothing to release.
+        report = manager.reconcile()
+        self.assertEqual(0, report.released)
+        self.assertEqual([], report.lost)
+        self.assertEqual(3, report.providers)
+
+        # Released (the RELEASE action the migration depends on), the
+        # capacity is Nova's again and the migration lands on host2.
+        release = actions.PlannedAction(
+            constants.ActionType.RELEASE, outcome.details['reservation'],
+            resource_kind=constants.ResourceKind.HOST,
+            parameters={'reserve_key': reserve.key}).with_key('plan-1')
+        released = reserve_exec.execute(release)
+        self.assertEqual(State.SUCCEEDED, released.state, released.error)
+        outcome = live.execute(move)
+        self.assertEqual(State.SUCCEEDED, outcome.state, outcome.error)
+        self.assertOnHost(server['id'], 'host2')
