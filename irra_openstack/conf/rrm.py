@@ -57,8 +57,10 @@ rrm_opts = [
              'region_providers() and providers_for_hosts() methods of '
              'irra_openstack.rrm.reservations.ReservationManager and an '
              '"adapter" attribute (a keystoneauth1 Adapter for Placement). '
-             'When unset, get_capacity, reserve and release answer that '
-             'this region has no reservation manager.'),
+             'irra_openstack.rrm.reservations.manager_from_config builds '
+             'it from [datasources_auth]. When unset, get_capacity, reserve '
+             'and release answer that this region has no reservation '
+             'manager.'),
     cfg.IntOpt(
         'max_parallel_actions',
         default=4,

@@ -177,8 +177,18 @@ class RRMManager:
         """Capacity of the region's resource providers, by class."""
         if self.reservations is None:
             raise NoReservationManager(region=self.region)
-        providers = self.reservations.region_providers()
-        result = placement_capacity(self.reservations.adapter, providers)
+        try:
+            providers = self.reservations.region_providers()
+            result = placement_capacity(self.reservations.adapter,
+                                        providers)
+        except exception.IrraError:
+            raise
+        except Exception as exc:
+            LOG.warning('Cannot read the capacity of %(region)s: %(exc)s',
+                        {'region': self.region, 'exc': exc})
+            raise exception.IrraError(
+                'Cannot read the capacity of region %s from Placement: '
+                '%s: %s' % (self.region, type(exc).__name__, exc))
         result['region'] = self.region
         return result
 

@@ -9,7 +9,9 @@
    PENDING actions of its region (a restart loses nothing);
 4. starts an oslo.messaging RPC server, topic ``irra-rrm``, server = the
    region name, with the manager as endpoint;
-5. reconciles again every ``[rrm] reconcile_interval`` seconds.
+5. reconciles again every ``[rrm] reconcile_interval`` seconds; so does
+   the reservation manager's leak reconciler, when the region has one
+   (``[rrm] reservation_factory``), from start-up on.
 
 oslo.messaging reads some options from the configuration object it is
 given and others from the global ``cfg.CONF``; :func:`register_messaging_
@@ -147,6 +149,7 @@ class RRMServer:
         self.manager = None
         self.notifier = None
         self._periodic = None
+        self._reservation_reconciler = None
 
     def start(self):
         """Reconcile, resume, then listen. Returns once listening."""
@@ -158,9 +161,17 @@ class RRMServer:
         runner = waves.WaveRunner.from_config(
             conf, notifier=self.notifier, executors=self._executors,
             hooks=self._hooks)
+        reservations = build_reservations(conf)
         self.manager = rrm_manager.RRMManager(
-            self.region, runner, reservations=build_reservations(conf),
+            self.region, runner, reservations=reservations,
             notifier=self.notifier)
+        if reservations is not None and hasattr(reservations, 'reconcile'):
+            from irra_openstack.rrm import reservations as rrm_reservations
+
+            # Its first pass, at once, is the start-up reconciliation.
+            self._reservation_reconciler = \
+                rrm_reservations.PeriodicReconciler(
+                    reservations, conf.rrm.reconcile_interval).start()
         report = self.manager.reconcile_and_resume()
         LOG.info('irra-rrm %(region)s started: reconciled %(report)s',
                  {'region': self.region, 'report': report})
@@ -184,6 +195,8 @@ class RRMServer:
             self.manager.runner.stop()
         if self._periodic is not None:
             self._periodic.stop()
+        if self._reservation_reconciler is not None:
+            self._reservation_reconciler.stop()
         if self.server is not None:
             self.server.stop()
             self.server.wait()
