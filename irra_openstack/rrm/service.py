@@ -27,6 +27,7 @@ from oslo_log import log as logging
 import oslo_messaging
 from oslo_messaging import opts as messaging_opts
 
+from irra_openstack.conf import rrm as rrm_conf
 from irra_openstack.db import api as db_api
 from irra_openstack import exception
 from irra_openstack.rrm import manager as rrm_manager
@@ -240,6 +241,10 @@ def make_conf(argv, default_config_files=None):
     register_messaging_opts(conf)
     conf(argv, project='irra', prog='irra-rrm',
          default_config_files=default_config_files)
+    # oslo.config checks a value when it is read: read [rrm] now, so that a
+    # bad value is an error at start-up (cfg.Error), not in the worker.
+    for opt in rrm_conf.rrm_opts:
+        getattr(conf.rrm, opt.dest)
     return conf
 
 
