@@ -77,12 +77,19 @@ class RebalancerPolicy(replay.Policy):
     :param history_steps: most recent steps the forecaster is fitted on.
     :param threshold: share of physical cores a host's predicted CPU may
         reach.
+    :param fixer: optional non-consolidating rebalancer. When given, a
+        consolidating plan that frees fewer than ``min_freed`` hosts is
+        dropped for the fixer's plan, which only removes predicted
+        overloads: consolidation moves VMs only when it pays off.
     """
 
     def __init__(self, name, rebalancer, horizon, audit_steps=1,
-                 forecaster=None, history_steps=None, threshold=0.8):
+                 forecaster=None, history_steps=None, threshold=0.8,
+                 fixer=None, min_freed=1):
         super().__init__(name, audit_steps)
         self.rebalancer = rebalancer
+        self.fixer = fixer
+        self.min_freed = int(min_freed)
         self.horizon = int(horizon)
         self.forecaster = forecaster
         self.sees_future = forecaster is None
@@ -122,6 +129,15 @@ class RebalancerPolicy(replay.Policy):
         result = self.rebalancer.plan(model)
         moves = replay.moves_from_plan(result, self._vm_index,
                                        self._host_index)
+        if self.fixer is not None and moves:
+            final = np.array(view.vm_host)
+            for v, d in moves:
+                final[v] = d
+            freed = (np.unique(view.vm_host).size - np.unique(final).size)
+            if freed < self.min_freed:
+                moves = replay.moves_from_plan(
+                    self.fixer.plan(model), self._vm_index,
+                    self._host_index)
         migrating = np.asarray(view.migrating)
         moves = [(v, d) for v, d in moves if not migrating[v]]
         LOG.debug('%s at tick %d: %d moves', self.name, view.tick,
@@ -157,10 +173,14 @@ DEFAULT_POLICIES = ('irra', 'reactive', 'oracle', 'none',
 def make_policies(names, step, audit_steps=12, reactive_audit_steps=1,
                   horizon=12, threshold=0.8, reactive_threshold=0.8,
                   forecaster='seasonal_naive', history_steps=None,
-                  consolidate=True, time_limit=1.0, watcher_overrides=None):
+                  consolidate=True, time_limit=1.0, min_freed=1,
+                  watcher_overrides=None):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
     :param names: e.g. ``['irra', 'oracle', 'watcher:workload_balance']``.
+    :param min_freed: irra and oracle keep a consolidating plan only when
+        it frees at least this many hosts, else they only remove predicted
+        overloads; 0 keeps every consolidating plan.
     :param watcher_overrides: {strategy: {parameter: value}}.
     """
     from irra_openstack.engine.peers import reactive
@@ -178,12 +198,17 @@ def make_policies(names, step, audit_steps=12, reactive_audit_steps=1,
                 if isinstance(rebalancer, Exception):
                     policies[name] = rebalancer
                     continue
+                fixer = None
+                if consolidate and min_freed > 0:
+                    fixer = rebalancer_factory(threshold, False,
+                                               time_limit=time_limit)
                 fc = None
                 if name == 'irra':
                     fc = make_forecaster(step, horizon, name=forecaster)
                 policies[name] = RebalancerPolicy(
                     name, rebalancer, horizon, audit_steps, forecaster=fc,
-                    history_steps=history_steps, threshold=threshold)
+                    history_steps=history_steps, threshold=threshold,
+                    fixer=fixer, min_freed=max(min_freed, 1))
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)

@@ -317,6 +317,29 @@ class RebalancerPolicyTest(base.TestCase):
         self.assertEqual(2, out['final_placement'][0])
         self.assertGreaterEqual(out['migrations'], 1)
 
+    def test_consolidation_kept_only_when_it_frees_a_host(self):
+        class Empty(object):
+            def plan(self, model):
+                return actions.PlanResult()
+
+        def policy():
+            return replay_policies.RebalancerPolicy(
+                'oracle', StandInRebalancer(), horizon=2, fixer=Empty())
+
+        # vm0 shares host 0 with vm1: moving it frees nothing, so the
+        # fixer's plan (nothing to fix) is used.
+        v = replay.AuditView(
+            tick=2, step=300, history=self.w.cpu[:, :2],
+            vm_host=np.array([0, 0, 1, 1, 2, 2]),
+            migrating=np.zeros(6, dtype=bool),
+            vm_ids=['vm%d' % i for i in range(6)], vcpus=self.w.vcpus,
+            ram_mb=self.w.ram_mb, cluster=self.cluster,
+            disabled=np.zeros(3, dtype=bool), future=self.w.cpu[:, 2:4])
+        self.assertEqual([], policy().plan(v).moves)
+        # Alone on host 0, moving it frees the host: kept.
+        v.vm_host = np.array([0, 1, 1, 1, 2, 2])
+        self.assertEqual([(0, 2)], policy().plan(v).moves)
+
     def test_unknown_destination(self):
         result = actions.PlanResult(actions=[actions.PlannedAction(
             action_type=constants.ActionType.LIVE_MIGRATE,
