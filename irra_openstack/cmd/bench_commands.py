@@ -261,6 +261,10 @@ class BenchCommands:
                  action='store_false',
                  help='irra and oracle only remove overloads; they do not '
                       'empty hosts.')
+    @common.args('--min-freed-hosts', type=int, default=1, metavar='N',
+                 help='irra and oracle keep a consolidating plan only when '
+                      'it frees N hosts or more, else they only remove '
+                      'predicted overloads; 0 keeps every one (default 1).')
     @common.args('--plan-time-limit', type=float, default=1.0,
                  metavar='SECONDS',
                  help='Seconds the rebalancer\'s consolidation passes may '
@@ -288,7 +292,8 @@ class BenchCommands:
                audit_minutes=60.0, reactive_audit_minutes=5.0, horizon=12,
                threshold=0.8, reactive_threshold=0.8,
                overload_threshold=1.0, forecaster='seasonal_naive',
-               history_days=3.0, consolidate=True, plan_time_limit=1.0,
+               history_days=3.0, consolidate=True, min_freed_hosts=1,
+               plan_time_limit=1.0,
                bandwidth_gbps=1.0,
                dirty_factor=1.3, migration_overhead=0.1,
                overload_weight=1.0, active_weight=1.0, json_out=None):
@@ -320,7 +325,8 @@ class BenchCommands:
             horizon=horizon, threshold=threshold,
             reactive_threshold=reactive_threshold, forecaster=forecaster,
             history_steps=int(round(history_days * 86400 / step)),
-            consolidate=consolidate, time_limit=plan_time_limit)
+            consolidate=consolidate, time_limit=plan_time_limit,
+            min_freed=min_freed_hosts)
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
             overhead_vcpu=migration_overhead)
@@ -338,6 +344,7 @@ class BenchCommands:
                                forecaster=forecaster,
                                consolidate=consolidate,
                                plan_time_limit=plan_time_limit,
+                               min_freed_hosts=min_freed_hosts,
                                start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:
