@@ -239,6 +239,58 @@ class ReservationLifecycleTest(PlacementReservationTestBase):
         self.assertIn('has no DISK_GB inventory', str(exc))
 
 
+class ReservationExecutorReconcileTest(PlacementReservationTestBase):
+
+    def test_reconcile_after_a_restart(self):
+        cmp1 = self.rps['cmp1']
+        executor = reservation_executor.ReservationExecutor(self.manager)
+
+        def reserve(key):
+            return actions.PlannedAction(
+                constants.ActionType.RESERVE, 'surge',
+                resource_kind=constants.ResourceKind.HOST,
+                parameters={'resources': {'VCPU': 2}, 'providers': [cmp1],
+                            'ttl': 600}).with_key(key)
+
+        # Never started: nothing in irra's database or in Placement.
+        outcome = executor.reconcile(reserve('never'))
+        self.assertEqual(constants.ActionState.PENDING, outcome.state)
+        self.assertFalse(outcome.details['started'])
+        # Stopped after Placement's write, before the row became ACTIVE.
+        action = reserve('crashed')
+        self.assertEqual(constants.ActionState.SUCCEEDED,
+                         executor.execute(action).state)
+        row = reservation_api.reservation_get_by_consumer(
+            reservations.consumer_for_key(self.region, action.key))
+        with reservation_api.transition_guard(row['uuid'], (State.ACTIVE,),
+                                              State.PENDING):
+            pass
+        outcome = executor.reconcile(action)
+        self.assertEqual(constants.ActionState.SUCCEEDED, outcome.state)
+        self.assertEqual(State.ACTIVE, outcome.details['reservation_state'])
+        # Running it again is the same reservation, not a second one.
+        self.assertEqual(constants.ActionState.SUCCEEDED,
+                         executor.execute(action).state)
+        self.assertEqual(2, self.usages(cmp1)['VCPU'])
+        # Its allocation deleted behind irra's back: reported, not hidden.
+        self.adapter.delete('/allocations/%s' % row['consumer_uuid'])
+        outcome = executor.reconcile(action)
+        self.assertEqual(constants.ActionState.FAILED, outcome.state)
+        self.assertIn('holds nothing in Placement', outcome.error)
+        # RELEASE: PENDING until done, SUCCEEDED after.
+        release = actions.PlannedAction(
+            constants.ActionType.RELEASE, row['uuid']).with_key('rel')
+        self.assertEqual(constants.ActionState.PENDING,
+                         executor.reconcile(release).state)
+        self.assertEqual(constants.ActionState.SUCCEEDED,
+                         executor.execute(release).state)
+        self.assertEqual(constants.ActionState.SUCCEEDED,
+                         executor.reconcile(release).state)
+        again = executor.execute(release)
+        self.assertEqual(constants.ActionState.SUCCEEDED, again.state)
+        self.assertTrue(again.details['already'])
+
+
 class ReservationConcurrencyTest(PlacementReservationTestBase):
 
     def _race(self, jobs):

@@ -308,6 +308,20 @@ class MigrationExecutorTest(integrated_helpers.ProviderUsageBaseTestCase):
         self.assertEqual(0, self._get_provider_usages(
             self.rps['host3'])['VCPU'])
 
+        # A cold migration found waiting in VERIFY_RESIZE (irra-rrm stopped
+        # after starting it) is confirmed, not started a second time.
+        c = self._boot('host1')
+        self._migrate_server(c, host='host3')
+        self.assertEqual('VERIFY_RESIZE',
+                         self.api.get_server(c['id'])['status'])
+        cold_action = self._action(c, 'host1', 'host3',
+                                   constants.ActionType.COLD_MIGRATE)
+        self.assertEqual(State.ONGOING, _cold.reconcile(cold_action).state)
+        outcome = _cold.execute(cold_action)
+        self.assertEqual(State.SUCCEEDED, outcome.state, outcome.error)
+        self.assertEqual(['confirmed'], self._statuses(c['id'], 'migration'))
+        self.assertOnHost(c['id'], 'host3')
+
     def _reservation_manager(self):
         """A reservation manager on this Placement and a sqlite irra DB."""
         conf = cfg.ConfigOpts()
