@@ -387,3 +387,59 @@ class BenchCommands:
             with open(json_out, 'w') as f:
                 f.write(text + '\n')
         print(text)
+
+    @common.args('--hosts', type=int, default=2000, metavar='N',
+                 help='Hosts of the large instance (default 2000; 0 skips '
+                      'it).')
+    @common.args('--vms', type=int, default=20000, metavar='N',
+                 help='VMs of the large instance (default 20000).')
+    @common.args('--horizon', type=int, default=24, metavar='STEPS',
+                 help='Forecast steps of the large instance (default 24).')
+    @common.args('--load', type=float, default=0.7,
+                 help='Sum of the VMs\' predicted CPU peaks over the '
+                      'cores of the large instance (default 0.7).')
+    @common.args('--small-instances', type=int, default=10, metavar='N',
+                 help='Small instances solved by the MILP too (default '
+                      '10; 0 skips them).')
+    @common.args('--small-hosts', type=int, default=8, metavar='N',
+                 help='Hosts per small instance (default 8).')
+    @common.args('--small-vms', type=int, default=24, metavar='N',
+                 help='VMs per small instance (default 24).')
+    @common.args('--neighbourhood', type=int, default=3, metavar='N',
+                 help='Hosts per MILP neighbourhood of the heuristic on '
+                      'the small instances (default 3).')
+    @common.args('--seed', type=int, default=0, metavar='S',
+                 help='Seed of the random instances (default 0).')
+    @common.args('--json', dest='json_out', default=None, metavar='OUT',
+                 help='Also write the result to this JSON file.')
+    def rebalance(self, hosts=2000, vms=20000, horizon=24, load=0.7,
+                  small_instances=10, small_hosts=8, small_vms=24,
+                  neighbourhood=3, seed=0, json_out=None):
+        """Host rebalancing: heuristic vs first fit, and vs the MILP."""
+        from irra_openstack.optimizer import bench_rebalance
+
+        for name, value in (('--hosts', hosts), ('--vms', vms),
+                            ('--small-instances', small_instances),
+                            ('--neighbourhood', neighbourhood)):
+            if value < 0:
+                raise SystemExit('%s must be at least 0, got %d'
+                                 % (name, value))
+        for name, value in (('--horizon', horizon),
+                            ('--small-hosts', small_hosts),
+                            ('--small-vms', small_vms)):
+            if value < 1:
+                raise SystemExit('%s must be at least 1, got %d'
+                                 % (name, value))
+        if not 0 < load <= 4:
+            raise SystemExit('--load must be in (0, 4], got %g' % load)
+        with common.Progress('bench rebalance', unit='instance') as prog:
+            result = bench_rebalance.run(
+                hosts=hosts, vms=vms, horizon=horizon,
+                small_instances=small_instances, small_hosts=small_hosts,
+                small_vms=small_vms, seed=seed, load=load,
+                neighbourhood=neighbourhood, progress=prog)
+        text = json.dumps(result, indent=2, sort_keys=True)
+        if json_out:
+            with open(json_out, 'w') as f:
+                f.write(text + '\n')
+        print(text)

@@ -764,14 +764,12 @@ def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked):
     """Large-neighbourhood repair of the overloads left.
 
     For each overloaded host, the MILP over it and the ``n_hosts``
-    eligible hosts with the most headroom, and the items on them.
+    eligible hosts with the most headroom, and the items on them; when
+    that does not fix it, once more with twice as many hosts.
     """
     p = state.p
     h_n = len(state.n)
     for h in np.flatnonzero(state.overloaded()):
-        left = deadline - time.monotonic()
-        if left <= 0.05:
-            break
         if not state.overloaded()[h]:
             continue
         its = state.items_on(h)
@@ -781,27 +779,55 @@ def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked):
         ok = np.logical_or.reduce(
             p.sig_mask[p.item_sig[its]] & p.enabled, axis=0)
         ok[h] = False
-        room = ((p.limit[:, None, :] - state.u) /
-                p._scale[:, None, :]).min(axis=(1, 2))
-        room[~ok] = -np.inf
-        near = np.argsort(-room, kind='stable')[:n_hosts]
-        near = near[np.isfinite(room[near])]
-        hosts = np.zeros(h_n, dtype=bool)
-        hosts[near] = True
-        hosts[h] = True
-        items = np.isin(state.item_host, np.flatnonzero(hosts))
-        vm_host, info = exact(p, consolidate, min(left, 5.0),
-                              item_host=state.item_host, items=items,
-                              hosts=hosts)
-        if vm_host is None:
-            continue
-        trial = State(p, info['item_host'])
-        before = p.excess(state.u, state.a, state.n)
-        after = p.excess(trial.u, trial.a, trial.n)
-        if np.count_nonzero(after > 0) < np.count_nonzero(before > 0):
-            state = trial
-            blocked.pop(int(h), None)
+        for size in (n_hosts, 2 * n_hosts):
+            left = deadline - time.monotonic()
+            if left <= 0.05:
+                return state
+            room = ((p.limit[:, None, :] - state.u) /
+                    p._scale[:, None, :]).min(axis=(1, 2))
+            room[~ok] = -np.inf
+            near = np.argsort(-room, kind='stable')[:size]
+            near = near[np.isfinite(room[near])]
+            hosts = np.zeros(h_n, dtype=bool)
+            hosts[near] = True
+            hosts[h] = True
+            items = np.isin(state.item_host, np.flatnonzero(hosts))
+            vm_host, info = exact(p, consolidate, min(left, 5.0),
+                                  item_host=state.item_host, items=items,
+                                  hosts=hosts)
+            if vm_host is None:
+                continue
+            trial = State(p, info['item_host'])
+            if _rank(p, trial) < _rank(p, state):
+                state = trial
+            if not state.overloaded()[h]:
+                blocked.pop(int(h), None)
+                break
     return state
+
+
+def _undo_futile(state):
+    """Bring back the items moved off hosts that stay overloaded.
+
+    Their migrations would not remove the overload (the objective counts
+    overloaded hosts, not by how much), so they are not worth making;
+    the host is reported as a shortfall instead.
+    """
+    p = state.p
+    for h in np.flatnonzero(state.overloaded()):
+        if p.evacuate and not p.enabled[h]:
+            continue
+        gone = np.flatnonzero((p.item_orig == h) & (state.item_host != h) &
+                              (state.item_host >= 0))
+        for i in gone:
+            if any(kind == cluster.ANTI_AFFINITY and
+                   state.gcount[kind][gid][h] > 0
+                   for kind, gid, _c in p.item_groups[i]):
+                continue
+            if np.any(state.a[h] + p.flavor[i] > p.pcap[h] * (1 + EPS) +
+                      EPS) or state.n[h] + p.count[i] > p.maxn[h]:
+                continue
+            state.move(int(i), int(h))
 
 
 def _rank(problem, state):
@@ -916,6 +942,7 @@ def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8):
     if lns_hosts:
         state = _neighbourhoods(state, consolidate, deadline, lns_hosts,
                                 blocked)
+    _undo_futile(state)
     if consolidate:
         _empty_hosts(state, deadline)
     _return_home(state)

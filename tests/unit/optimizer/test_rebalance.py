@@ -6,6 +6,7 @@ import numpy as np
 
 from irra_openstack.db import constants
 from irra_openstack.optimizer import _packing
+from irra_openstack.optimizer import bench_rebalance
 from irra_openstack.optimizer import model
 from irra_openstack.optimizer import rebalance
 from irra_openstack import plugins
@@ -443,3 +444,38 @@ class PropertyTest(base.TestCase):
         self.assertLessEqual(fast_hosts, exact_hosts * 1.03)
         # Greedy moves alone are no better than with the neighbourhoods.
         self.assertLessEqual(fast_hosts, greedy_hosts)
+
+
+class BenchTest(base.TestCase):
+
+    def test_first_fit_baseline(self):
+        m = model.ClusterModel.random(30, 300, horizon=6, seed=3, load=0.7,
+                                      n_groups=5, n_azs=2)
+        after = bench_rebalance.first_fit(_packing.Problem(m))
+        moved = np.flatnonzero(after != m.vm_host)
+        self.assertGreater(len(moved), 0)
+        limit = m.threshold * m.capacity
+        peaks = m.host_usage_upper(after).max(axis=1)
+        for v in moved:
+            self.assertTrue(m.enabled[after[v]])
+            self.assertTrue(m.vm_az[v] in (None, m.host_az[after[v]]))
+            self.assertTrue(np.all(peaks[after[v]] <= limit[after[v]]
+                                   + 1e-9))
+
+    def test_run_small(self):
+        out = bench_rebalance.run(hosts=20, vms=150, horizon=4,
+                                  small_instances=1, small_hosts=4,
+                                  small_vms=8)
+        large = out['large']
+        self.assertLessEqual(large['irra']['overloaded_after'],
+                             large['overloaded_before'])
+        self.assertEqual(
+            large['ratio_irra_over_first_fit']['migrations'],
+            round(large['irra']['migrations'] /
+                  large['first_fit']['migrations'], 4)
+            if large['first_fit']['migrations'] else None)
+        small = out['small']
+        for mode in ('consolidate', 'rebalance'):
+            self.assertLessEqual(small[mode]['exact']['hosts_used'] if
+                                 mode == 'consolidate' else 0,
+                                 small[mode]['heuristic']['hosts_used'])
