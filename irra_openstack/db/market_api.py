@@ -1,15 +1,20 @@
 """The marketplace and the regions, from what the database holds.
 
-The region LP of the engine records its trades in ``market_trades``; until
-it also records open orders, the offers and bids that irra-api shows are the
-two sides of the recorded trades, per region and resource class, and the
-price of a resource class is the price of its latest trade. A region is any
-region that a reservation, a trade or a region forecast names; its capacity
-and headroom are not stored yet (irra-rrm reports them), so they are None.
+The region LP of the engine records each market round: the offers and bids
+the regions posted (``market_orders``) and the trades that cleared
+(``market_trades``), in one transaction. The offers and bids irra-api
+shows are those of the latest recorded round; before any round recorded
+its orders, they are the two sides of the recorded trades, per region and
+resource class. The price of a resource class is the price of its latest
+trade. A region is any region that a reservation, a trade or a region
+forecast names; its capacity and headroom are not stored yet (irra-rrm
+reports them), so they are None.
 """
 
 import collections
 
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from irra_openstack.db import api
@@ -20,6 +25,8 @@ from irra_openstack.db import plan_api
 from irra_openstack import exception
 
 TRADE_FIELDS = ('uuid', 'buyer_region', 'seller_region', 'resource_class',
+                'quantity', 'price', 'created_at')
+ORDER_FIELDS = ('uuid', 'round_uuid', 'region', 'resource_class', 'side',
                 'quantity', 'price', 'created_at')
 
 
@@ -76,7 +83,54 @@ def prices(resource_class=None, context=None):
 
 
 def orders(side, region=None, resource_class=None, context=None):
-    """Offers (``side`` 'sell') or bids ('buy'), per region and class."""
+    """Offers (``side`` 'sell') or bids ('buy'), per region and class.
+
+    The orders of the latest recorded round (one entry per region and
+    class: quantity summed, price weighted by quantity, ``trades`` the
+    trades of that round on that side), or, before any round recorded its
+    orders, the matching side of every recorded trade.
+    """
+    with api.read_session(context) as session:
+        latest = session.execute(
+            sa.select(models.MarketOrder.round_uuid, models.MarketOrder
+                      .created_at, models.MarketOrder.plan_id)
+            .order_by(models.MarketOrder.id.desc()).limit(1)).first()
+    if latest is None:
+        return _orders_from_trades(side, region, resource_class, context)
+    round_uuid, created, plan_id = latest
+    table = models.MarketOrder
+    query = sa.select(table.region, table.resource_class, table.quantity,
+                      table.price, table.created_at).where(
+        table.round_uuid == round_uuid, table.side == side).order_by(
+        table.id)
+    if region is not None:
+        query = query.where(table.region == region)
+    if resource_class is not None:
+        query = query.where(table.resource_class == resource_class)
+    trade = models.MarketTrade
+    column = trade.seller_region if side == 'sell' else trade.buyer_region
+    same_plan = (trade.plan_id == plan_id if plan_id is not None
+                 else trade.plan_id.is_(None))
+    counted = sa.select(
+        column, trade.resource_class, sa.func.count()).where(
+        trade.created_at == created, same_plan).group_by(
+        column, trade.resource_class)
+    result = {}
+    with api.read_session(context) as session:
+        counts = {(r, rc): n for r, rc, n in session.execute(counted)}
+        for name, rc, quantity, price, when in session.execute(query):
+            entry = result.setdefault((name, rc), {
+                'region': name, 'resource_class': rc, 'quantity': 0.0,
+                'trades': counts.get((name, rc), 0), '_value': 0.0})
+            entry['quantity'] += quantity
+            entry['_value'] += quantity * price
+            entry['updated_at'] = when
+    for entry in result.values():
+        entry['price'] = entry.pop('_value') / entry['quantity']
+    return [result[key] for key in sorted(result)]
+
+
+def _orders_from_trades(side, region, resource_class, context):
     table = models.MarketTrade
     column = table.seller_region if side == 'sell' else table.buyer_region
     query = sa.select(column, table.resource_class, table.quantity,
@@ -200,6 +254,85 @@ def _check_trade(values):
                                % number)
 
 
+def _check_order(values):
+    for key in ('region', 'resource_class'):
+        if not values.get(key):
+            raise InvalidTrade(reason="order %s is missing" % key)
+    if values.get('side') not in ('buy', 'sell'):
+        raise InvalidTrade(reason="order side must be 'buy' or 'sell', "
+                           "got %r" % (values.get('side'),))
+    for key in ('quantity', 'price'):
+        try:
+            number = float(values.get(key))
+        except (TypeError, ValueError):
+            raise InvalidTrade(reason="order %s must be a number, got %r"
+                               % (key, values.get(key)))
+        if number != number or number in (float('inf'), float('-inf')) \
+                or number < 0 or (key == 'quantity' and number == 0):
+            raise InvalidTrade(reason="order %s must be finite and %s, got "
+                               "%r" % (key, 'positive' if key == 'quantity'
+                                       else 'not negative', number))
+
+
+def round_create(orders, trades, plan_uuid=None, context=None):
+    """Record one market round, its orders and its trades, atomically.
+
+    :param orders: dicts with ``region``, ``resource_class``, ``side``
+        ('buy' or 'sell'), ``quantity`` (> 0) and ``price`` (>= 0).
+    :param trades: dicts as :func:`trade_create_many` takes.
+    :param plan_uuid: the plan whose region LP cleared the round, or None.
+    :returns: ``{'round_uuid': .., 'orders': [..], 'trades': [..]}``.
+    :raises InvalidTrade: an order or a trade is malformed; nothing is
+        written.
+    :raises irra_openstack.db.plan_api.PlanNotFound: no plan
+        ``plan_uuid``.
+    """
+    orders = [dict(o) for o in orders]
+    trades = [dict(t) for t in trades]
+    for values in orders:
+        _check_order(values)
+    for values in trades:
+        _check_trade(values)
+    round_uuid = uuidutils.generate_uuid()
+    # One time for the whole round: it is how a round's trades are found.
+    now = timeutils.utcnow()
+    with api.write_session(context) as session:
+        plan_id = _plan_id(session, plan_uuid)
+        order_rows = [models.MarketOrder(
+            round_uuid=round_uuid, region=o['region'],
+            resource_class=o['resource_class'], side=o['side'],
+            quantity=float(o['quantity']), price=float(o['price']),
+            plan_id=plan_id, created_at=now) for o in orders]
+        trade_rows = [_trade_row(t, plan_id, now) for t in trades]
+        session.add_all(order_rows + trade_rows)
+        session.flush()
+        return {'round_uuid': round_uuid,
+                'orders': [paging_api.as_dict(row, ORDER_FIELDS)
+                           for row in order_rows],
+                'trades': [_trade_dict(row, plan_uuid)
+                           for row in trade_rows]}
+
+
+def _plan_id(session, plan_uuid):
+    if plan_uuid is None:
+        return None
+    plan_id = session.execute(sa.select(models.Plan.id).where(
+        models.Plan.uuid == plan_uuid)).scalar()
+    if plan_id is None:
+        raise plan_api.PlanNotFound(uuid=plan_uuid)
+    return plan_id
+
+
+def _trade_row(t, plan_id, now=None):
+    values = dict(
+        buyer_region=t['buyer_region'], seller_region=t['seller_region'],
+        resource_class=t['resource_class'], quantity=float(t['quantity']),
+        price=float(t['price']), plan_id=plan_id)
+    if now is not None:
+        values['created_at'] = now
+    return models.MarketTrade(**values)
+
+
 def trade_create_many(trades, plan_uuid=None, context=None):
     """Record the trades of one market round in the ledger, atomically.
 
@@ -216,17 +349,8 @@ def trade_create_many(trades, plan_uuid=None, context=None):
     for values in trades:
         _check_trade(values)
     with api.write_session(context) as session:
-        plan_id = None
-        if plan_uuid is not None:
-            plan_id = session.execute(sa.select(models.Plan.id).where(
-                models.Plan.uuid == plan_uuid)).scalar()
-            if plan_id is None:
-                raise plan_api.PlanNotFound(uuid=plan_uuid)
-        rows = [models.MarketTrade(
-            buyer_region=t['buyer_region'], seller_region=t['seller_region'],
-            resource_class=t['resource_class'],
-            quantity=float(t['quantity']), price=float(t['price']),
-            plan_id=plan_id) for t in trades]
+        plan_id = _plan_id(session, plan_uuid)
+        rows = [_trade_row(t, plan_id) for t in trades]
         session.add_all(rows)
         session.flush()
         return [_trade_dict(row, plan_uuid) for row in rows]

@@ -377,6 +377,41 @@ class MarketTrade(_Uuid, Base):
     plan: Mapped[Plan | None] = orm.relationship()
 
 
+class MarketOrder(_Uuid, Base):
+    """An offer or a bid that a region posted in one market round.
+
+    An offer (``side`` 'sell') is spare capacity at an ask equal to the
+    region's marginal cost; a bid ('buy') is predicted shortfall at the SLA
+    penalty. The orders of one round share ``round_uuid``.
+    """
+
+    __tablename__ = 'market_orders'
+    __table_args__ = (
+        sa.Index(None, 'created_at'),
+        sa.Index(None, 'round_uuid'),
+        sa.Index(None, 'region'),
+        sa.CheckConstraint("side IN ('buy', 'sell')", name='side'),
+        sa.CheckConstraint('quantity > 0', name='quantity'),
+        sa.CheckConstraint('price >= 0', name='price'),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_uuid: Mapped[str] = mapped_column(sa.String(36))
+    region: Mapped[str] = mapped_column(sa.String(255))
+    resource_class: Mapped[str] = mapped_column(sa.String(255))
+    side: Mapped[str] = mapped_column(sa.String(4))
+    quantity: Mapped[float]
+    #: Ask or bid, per unit of the resource class.
+    price: Mapped[float]
+    plan_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey('plans.id', ondelete='SET NULL'), index=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        nullable=False, default=_utcnow)
+
+    plan: Mapped[Plan | None] = orm.relationship()
+
+
 class SLA(_Uuid, _Timestamps, Base):
     """A service level: the headroom to keep, at what confidence."""
 

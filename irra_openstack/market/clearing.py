@@ -61,6 +61,13 @@ class Order:
     quantity: float
     price: float
 
+    def as_record(self):
+        """The values of a :class:`~irra_openstack.db.models.MarketOrder`."""
+        return {'region': self.region,
+                'resource_class': self.resource_class, 'side': self.side,
+                'quantity': float(self.quantity),
+                'price': float(self.price)}
+
 
 @dataclasses.dataclass
 class Trade:
@@ -293,12 +300,14 @@ class Marketplace(object):
         return clear(solution, base)
 
     def record(self, clearing, plan_uuid=None, context=None):
-        """Write the trades of ``clearing`` to the ledger.
+        """Write the round to the ledger: its offers, bids and trades.
 
-        :returns: the trades as stored (dicts).
+        :returns: ``{'round_uuid': .., 'orders': [..], 'trades': [..]}``
+            as stored (dicts).
         """
         from irra_openstack.db import market_api
 
-        return market_api.trade_create_many(
+        return market_api.round_create(
+            [o.as_record() for o in clearing.offers + clearing.bids],
             [t.as_record() for t in clearing.trades], plan_uuid=plan_uuid,
             context=context)

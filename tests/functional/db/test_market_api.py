@@ -44,7 +44,9 @@ class _MarketApi:
         plan = plan_api.plan_create({'kind': 'region'}, 'advisory', 'p1')
         stored = clearing.Marketplace(None).record(
             market, plan_uuid=plan['uuid'])
-        self.assertEqual(len(market.trades), len(stored))
+        self.assertEqual(len(market.trades), len(stored['trades']))
+        self.assertEqual(len(market.offers) + len(market.bids),
+                         len(stored['orders']))
         listed = market_api.trade_list(plan_uuid=plan['uuid'])
         got = sorted((t['buyer_region'], t['seller_region'],
                       t['resource_class'], round(t['quantity'], 9),
@@ -60,9 +62,43 @@ class _MarketApi:
             qty = sum(t.quantity for t in market.trades
                       if t.resource_class == rc)
             self.assertAlmostEqual(qty, prices[rc]['quantity'])
+        # Offers and bids are what the regions posted, at ask and bid.
         sells = market_api.orders('sell')
-        self.assertAlmostEqual(sum(t.quantity for t in market.trades),
-                               sum(o['quantity'] for o in sells))
+        self.assertEqual(
+            sorted((o.region, o.resource_class, round(o.quantity, 9),
+                    round(o.price, 9)) for o in market.offers),
+            sorted((o['region'], o['resource_class'],
+                    round(o['quantity'], 9), round(o['price'], 9))
+                   for o in sells))
+        sold = {}
+        for t in market.trades:
+            key = (t.seller_region, t.resource_class)
+            sold[key] = sold.get(key, 0) + 1
+        self.assertEqual(sold, {(o['region'], o['resource_class']):
+                                o['trades'] for o in sells
+                                if o['trades']})
+        buys = market_api.orders('buy', region='east')
+        want = {}
+        for b in market.bids:
+            if b.region == 'east':
+                q, v = want.get(b.resource_class, (0.0, 0.0))
+                want[b.resource_class] = (q + b.quantity,
+                                          v + b.quantity * b.price)
+        self.assertEqual(sorted(want), sorted(o['resource_class']
+                                              for o in buys))
+        for o in buys:
+            q, v = want[o['resource_class']]
+            self.assertAlmostEqual(q, o['quantity'])
+            self.assertAlmostEqual(v / q, o['price'])
+        # A newer round replaces the order book.
+        market_api.round_create(
+            [{'region': 'north', 'resource_class': 'VCPU', 'side': 'sell',
+              'quantity': 3.0, 'price': 0.5}], [])
+        self.assertEqual([('north', 3.0, 0.5, 0)],
+                         [(o['region'], o['quantity'], o['price'],
+                           o['trades'])
+                          for o in market_api.orders('sell')])
+        self.assertEqual([], market_api.orders('buy'))
         self.assertIn('east', market_api.region_names())
         east = market_api.region_get('east')
         bought = sum(t.quantity for t in market.trades
@@ -86,7 +122,24 @@ class _MarketApi:
         self.assertRaises(plan_api.PlanNotFound,
                           market_api.trade_create_many, [good],
                           plan_uuid='5c1f1c8e-0000-4000-8000-000000000000')
+        order = {'region': 'a', 'resource_class': 'VCPU', 'side': 'sell',
+                 'quantity': 1.0, 'price': 1.0}
+        for bad, text in (({'side': 'hold'}, "'buy' or 'sell'"),
+                          ({'quantity': 0}, 'positive'),
+                          ({'price': -2}, 'not negative'),
+                          ({'region': None}, 'missing')):
+            exc = self.assertRaises(
+                market_api.InvalidTrade, market_api.round_create,
+                [order, dict(order, **bad)], [good])
+            self.assertIn(text, str(exc))
         self.assertEqual([], market_api.trade_list())
+        self.assertEqual([], market_api.orders('sell'))
+        # Before any round recorded orders, they come from the trades.
+        market_api.trade_create_many([good])
+        self.assertEqual([('b', 'VCPU', 1.0, 2.0, 1)],
+                         [(o['region'], o['resource_class'],
+                           o['quantity'], o['price'], o['trades'])
+                          for o in market_api.orders('sell')])
 
 
 class SqliteMarketApiTest(_MarketApi, base.BackendTestCase):
