@@ -177,7 +177,11 @@ class HostRebalancer(plugins.Plugin):
             ``overloaded_before``, ``overloaded_after``, ``hosts_used``
             (and ``hosts_used_before``), ``soft_violations``, ``method``
             (``exact`` or ``heuristic``), ``optimality_gap`` (MILP only,
-            else None) and ``seconds``.
+            else None), ``anti_affinity_broken`` (members sharing a host,
+            only ever left from a broken start), ``stuck_on_disabled``
+            (VMs left on disabled hosts when evacuating),
+            ``unplaced_vms_ignored`` and ``seconds``; with the MILP also
+            ``milp`` (status, message, variables, constraints).
         """
         if not isinstance(model, cluster.ClusterModel):
             raise RebalanceError(reason='expected a ClusterModel, got %s'
@@ -208,6 +212,7 @@ class HostRebalancer(plugins.Plugin):
                               optimality_gap=info.get('optimality_gap'),
                               seconds=time.monotonic() - started)
         if info:
+            info.pop('item_host', None)
             result.summary['milp'] = info
         LOG.info('Host rebalancing (%s): %d migrations, overloaded hosts '
                  '%d -> %d, hosts used %d', method,
@@ -306,6 +311,8 @@ class HostRebalancer(plugins.Plugin):
             hosts_used=ev['hosts_used'],
             hosts_used_before=int(np.count_nonzero(n0 > 0)),
             soft_violations=ev['soft_violations'],
+            anti_affinity_broken=ev['anti_affinity_broken'],
+            stuck_on_disabled=ev['stuck_on_disabled'],
             soft_violations_before=int(problem.soft_violations(orig)),
             unplaced_vms_ignored=int(np.count_nonzero(~problem.placed)))
         return result
