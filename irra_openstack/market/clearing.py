@@ -283,10 +283,14 @@ class Marketplace(object):
 
     :param optimizer: a
         :class:`~irra_openstack.optimizer.region_lp.RegionLPOptimizer`.
+    :param notifier: an :class:`irra_openstack.notifications.Notifier`;
+        when given, :meth:`record` sends ``irra.market.trade`` for each
+        trade it stored.
     """
 
-    def __init__(self, optimizer):
+    def __init__(self, optimizer, notifier=None):
         self.optimizer = optimizer
+        self.notifier = notifier
 
     def run(self, problem, solution=None):
         """Solve ``problem`` with and without trade and clear the market.
@@ -307,7 +311,11 @@ class Marketplace(object):
         """
         from irra_openstack.db import market_api
 
-        return market_api.round_create(
+        stored = market_api.round_create(
             [o.as_record() for o in clearing.offers + clearing.bids],
             [t.as_record() for t in clearing.trades], plan_uuid=plan_uuid,
             context=context)
+        if self.notifier is not None:
+            for trade in stored['trades']:
+                self.notifier.trade(context, trade)
+        return stored

@@ -5,12 +5,16 @@ through the functions irra-api uses (trades, prices, orders, regions).
 """
 
 import numpy as np
+from oslo_config import cfg
+import oslo_messaging
+from oslo_messaging.notify import _impl_test
 
 from irra_openstack.db import market_api
 from irra_openstack.db import migration
 from irra_openstack.db import plan_api
 from irra_openstack.market import clearing
 from irra_openstack.market import cost
+from irra_openstack import notifications
 from irra_openstack.optimizer import region_lp
 from tests.functional.db import base
 
@@ -42,8 +46,26 @@ class _MarketApi:
         self.assertTrue(market.trades)
         self.assertTrue(all(clearing.check(market).values()))
         plan = plan_api.plan_create({'kind': 'region'}, 'advisory', 'p1')
-        stored = clearing.Marketplace(None).record(
+        # oslo.messaging's in-process 'test' notification driver.
+        conf = cfg.ConfigOpts()
+        conf([], default_config_files=[])
+        transport = oslo_messaging.get_notification_transport(
+            conf, url='fake:/')
+        self.addCleanup(transport.cleanup)
+        conf.set_override('driver', ['test'],
+                          group='oslo_messaging_notifications')
+        notifier = notifications.Notifier(conf, service='irra-engine',
+                                          host='h1', transport=transport)
+        _impl_test.reset()
+        self.addCleanup(_impl_test.reset)
+        stored = clearing.Marketplace(None, notifier=notifier).record(
             market, plan_uuid=plan['uuid'])
+        sent = [n[1] for n in _impl_test.NOTIFICATIONS]
+        self.assertEqual(['irra.market.trade'] * len(market.trades),
+                         [n['event_type'] for n in sent])
+        self.assertEqual(
+            sorted(t['uuid'] for t in stored['trades']),
+            sorted(n['payload']['irra_object.data']['id'] for n in sent))
         self.assertEqual(len(market.trades), len(stored['trades']))
         self.assertEqual(len(market.offers) + len(market.bids),
                          len(stored['orders']))
