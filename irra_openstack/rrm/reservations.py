@@ -47,6 +47,7 @@ import datetime
 import re
 import threading
 import time
+from urllib import parse as urlparse
 import uuid
 
 from keystoneauth1 import adapter as ks_adapter
@@ -130,6 +131,8 @@ class ReconcileReport:
     #: Providers scanned and consumers whose type had to be read.
     providers: int = 0
     consumers_checked: int = 0
+    #: Messages of the releases that failed (retried by the next pass).
+    errors: list = dataclasses.field(default_factory=list)
 
     @property
     def released(self):
@@ -298,7 +301,7 @@ class ReservationManager:
         found = {}
         for host in hosts:
             _s, data = self._request('GET', '/resource_providers?name=%s'
-                                     % host)
+                                     % urlparse.quote(host, safe=''))
             rps = data.get('resource_providers', [])
             if not rps:
                 raise InvalidReservation(reason='host %r has no resource '
@@ -400,7 +403,9 @@ class ReservationManager:
                 LOG.debug('Reservation %s exists already (%s)',
                           row['uuid'], row['state'])
                 return row
-        wanted = {p: {'resources': dict(resources)} for p in providers}
+        # A PENDING row found again is resumed with what it asked for.
+        wanted = {p: {'resources': dict(row['resources'])}
+                  for p in row['provider_uuids']}
         try:
             self._allocate(row, wanted, user_id or self.user_id)
         except (InsufficientCapacity, ReservationRefused, TooManyConflicts):
@@ -576,20 +581,41 @@ class ReservationManager:
         raise TooManyConflicts(what='conversion of %s' % reservation['uuid'],
                                attempts=self.max_attempts)
 
-    def expire(self):
+    def expire(self, errors=None):
         """Release every live reservation of the region past its expiry.
+
+        A reservation that Placement fails to free stays ACTIVE (the next
+        pass tries again); its error is appended to ``errors`` if given,
+        else raised once the others are done.
 
         :returns: the UUIDs expired by this call.
         """
         done = []
+        failed = [] if errors is None else errors
         for row in reservation_api.reservation_list_live(
                 self.region, expired_before=self.now()):
             try:
                 self.release(row['uuid'], state=State.EXPIRED)
             except reservation_api.ReservationEnded:
                 continue
+            except exception.IrraError as exc:
+                LOG.warning('Expiry of reservation %s failed: %s',
+                            row['uuid'], exc)
+                failed.append(str(exc))
+                continue
             done.append(row['uuid'])
+        if errors is None and failed:
+            raise PlacementError(method='expiry', path='of reservations',
+                                 detail='; '.join(failed))
         return done
+
+    def _release_quietly(self, consumer, what, report):
+        try:
+            return self._empty(consumer, what)
+        except exception.IrraError as exc:
+            LOG.warning('%s failed: %s', what, exc)
+            report.errors.append(str(exc))
+            return False
 
     def reconcile(self, providers=None):
         """One pass of the leak reconciler: expire, then sweep Placement.
@@ -598,7 +624,8 @@ class ReservationManager:
             default (one Placement per region).
         :returns: a :class:`ReconcileReport`.
         """
-        report = ReconcileReport(expired=self.expire())
+        report = ReconcileReport()
+        report.expired = self.expire(errors=report.errors)
         if providers is None:
             providers = self.region_providers()
         # Consumer -> providers it holds allocations on.
@@ -620,13 +647,15 @@ class ReservationManager:
             LOG.warning('Releasing allocations of reservation consumer %s '
                         'on %s: irra has no reservation for it',
                         consumer, ', '.join(sorted(holders[consumer])))
-            if self._empty(consumer, 'release of orphan %s' % consumer):
+            if self._release_quietly(consumer, 'Release of orphan %s'
+                                     % consumer, report):
                 report.orphans.append(consumer)
         for consumer, row in known.items():
             if row['state'] in State.FINAL:
                 LOG.warning('Releasing allocations of reservation %s, '
                             'which is %s', row['uuid'], row['state'])
-                if self._empty(consumer, 'release of %s' % row['uuid']):
+                if self._release_quietly(consumer, 'Release of %s'
+                                         % row['uuid'], report):
                     report.leaked.append(consumer)
             elif row['state'] == State.PENDING and \
                     reservation_api.reservation_transition(
@@ -639,12 +668,13 @@ class ReservationManager:
                     row['consumer_uuid'] not in held and \
                     set(row['provider_uuids']) <= scanned:
                 report.lost.append(row['uuid'])
-        if report.released or report.lost:
+        if report.released or report.lost or report.errors:
             LOG.info('Reservation reconciler: %(e)d expired, %(o)d orphan '
                      'and %(l)d leaked allocation(s) released, %(x)d '
-                     'reservation(s) lost',
+                     'reservation(s) lost, %(f)d release(s) failed',
                      {'e': len(report.expired), 'o': len(report.orphans),
-                      'l': len(report.leaked), 'x': len(report.lost)})
+                      'l': len(report.leaked), 'x': len(report.lost),
+                      'f': len(report.errors)})
         return report
 
 

@@ -476,6 +476,45 @@ class LeakReconcilerTest(PlacementReservationTestBase):
         self.assertEqual(State.ACTIVE,
                          reservation_api.reservation_get(r['uuid'])['state'])
 
+    def test_a_failed_release_does_not_stop_the_pass(self):
+        cmp1, cmp2 = self.rps['cmp1'], self.rps['cmp2']
+        orphans = sorted(str(uuid.uuid4()) for _ in range(2))
+        for orphan, rp in zip(orphans, (cmp1, cmp2)):
+            self._call('PUT', '/allocations/%s' % orphan, {
+                'allocations': {rp: {'resources': {'VCPU': 1}}},
+                'consumer_generation': None,
+                'consumer_type': reservations.CONSUMER_TYPE,
+                'project_id': PROJECT, 'user_id': USER})
+        old = self.manager.reserve({'VCPU': 1}, [cmp2],
+                                   self.later(minutes=5), key='old')
+        self.now = self.later(minutes=6)
+        broken = {orphans[0], old['consumer_uuid']}
+
+        def placement_fails(operation, consumer, attempt):
+            if consumer in broken:
+                raise reservations.PlacementError(
+                    method='PUT', path='/allocations/%s' % consumer,
+                    detail='HTTP 503: injected')
+
+        m = self._manager(hooks={'before_write': placement_fails})
+        report = m.reconcile()
+        self.assertEqual([orphans[1]], report.orphans)
+        self.assertEqual([], report.expired)
+        self.assertEqual(2, len(report.errors))
+        self.assertIn('injected', report.errors[0])
+        # The expired one is still ACTIVE and still held; the next pass,
+        # with Placement well again, finishes the job.
+        self.assertEqual(State.ACTIVE,
+                         reservation_api.reservation_get(old['uuid'])['state'])
+        self.assertHeld(old['consumer_uuid'], {cmp2: {'VCPU': 1}})
+        broken.clear()
+        report = m.reconcile()
+        self.assertEqual([old['uuid']], report.expired)
+        self.assertEqual([orphans[0]], report.orphans)
+        self.assertEqual([], report.errors)
+        self.assertEqual(0, self.usages(cmp1)['VCPU'])
+        self.assertEqual(0, self.usages(cmp2)['VCPU'])
+
     def test_periodic_reconciler_runs_at_start(self):
         cmp2 = self.rps['cmp2']
         orphan = str(uuid.uuid4())
