@@ -495,16 +495,19 @@ class WaveRunner:
             return base.Outcome(state=State.FAILED, error='%s: %s' % (
                 type(exc).__name__, exc))
 
-    def _finish(self, action, outcome):
+    def _finish(self, action, outcome, reconciling=False):
         result = self.db_retry(
             plan_api.action_finish, action['idempotency_key'], outcome.state,
             destination=outcome.destination, error=outcome.error,
             details=outcome.details,
             extra_attempts=max(0, outcome.attempts - 1))
         if result is None:
-            LOG.warning('Action %s was no longer ONGOING when it ended '
-                        '(%s); its state was changed by someone else',
-                        action['idempotency_key'], outcome.state)
+            # A reconciliation that raced with the end of the run is
+            # expected; anything else changing a running action is not.
+            log = LOG.debug if reconciling else LOG.warning
+            log('Action %s was no longer ONGOING when it ended (%s); its '
+                'state was changed by someone else',
+                action['idempotency_key'], outcome.state)
             return
         before, after, _pb, plan = result
         LOG.info('Action %(key)s %(state)s%(err)s',
@@ -581,7 +584,7 @@ class WaveRunner:
             if outcome.state in State.FINAL:
                 if key in self._running:
                     continue
-                self._finish(action, outcome)
+                self._finish(action, outcome, reconciling=True)
                 settled[outcome.state] += 1
         if checked:
             LOG.info('Reconciled %(n)d ONGOING action(s) of %(region)s: '
