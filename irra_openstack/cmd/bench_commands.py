@@ -443,3 +443,60 @@ class BenchCommands:
             with open(json_out, 'w') as f:
                 f.write(text + '\n')
         print(text)
+
+    @common.args('--rounds', type=int, default=13, metavar='N',
+                 help='Faults of each kind to inject (default 13: 52 '
+                      'faults on each side).')
+    @common.args('--seed', type=int, default=0, metavar='S',
+                 help='Seed of the choice of servers and hosts (default '
+                      '0).')
+    @common.args('--servers', type=int, default=8, metavar='N',
+                 help='Servers booted for the campaign (default 8).')
+    @common.args('--timeout', type=float, default=8.0, metavar='SECONDS',
+                 help='Seconds after which a live migration counts as hung '
+                      '(default 8).')
+    @common.args('--no-baseline', dest='baseline', action='store_false',
+                 help='Skip the no-retry baseline.')
+    @common.args('--json', dest='json_out', default=None, metavar='OUT',
+                 help='Also write the result to this JSON file.')
+    def faults(self, rounds=13, seed=0, servers=8, timeout=8.0,
+               baseline=True, json_out=None):
+        """Fault campaign over Nova's harness and Placement, vs a baseline."""
+        import subprocess
+        import sys
+        import tempfile
+
+        if rounds < 1 or servers < 2:
+            raise SystemExit('--rounds must be at least 1 and --servers at '
+                             'least 2, got %d and %d' % (rounds, servers))
+        if timeout <= 0:
+            raise SystemExit('--timeout must be positive, got %g' % timeout)
+        # Nova's harness needs a process of its own (see fault_main).
+        with tempfile.TemporaryDirectory(prefix='irra-faults-') as tmp:
+            out = '%s/result.json' % tmp
+            cmd = [sys.executable, '-m', 'irra_openstack.rrm.fault_main',
+                   '--rounds', str(rounds), '--seed', str(seed),
+                   '--servers', str(servers), '--timeout', str(timeout),
+                   '--out', out] + ([] if baseline else ['--no-baseline'])
+            errors = []
+            with common.Progress('bench faults', unit='fault') as prog:
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True)
+                for line in proc.stderr:
+                    if line.startswith('progress '):
+                        done, total = line.split()[1:3]
+                        prog(int(done), int(total))
+                    elif line.startswith('error ') or errors:
+                        errors.append(line.rstrip())
+                proc.wait()
+            if proc.returncode:
+                raise SystemExit('bench faults: %s' % (
+                    '\n'.join(errors)[6:] or 'the campaign process failed '
+                    'with status %d' % proc.returncode))
+            with open(out) as f:
+                result = json.load(f)
+        text = json.dumps(result, indent=2, sort_keys=True)
+        if json_out:
+            with open(json_out, 'w') as f:
+                f.write(text + '\n')
+        print(text)
