@@ -33,6 +33,11 @@ class FakeEntryPoints(fixtures.Fixture):
             f.write(_FAKE_MODULE)
         self.useFixture(fixtures.MonkeyPatch('sys.path',
                                              [root] + sys.path))
+        # stevedore keeps each namespace's entry points for the life of the
+        # process; start and end with an empty cache so that neither the
+        # fake distribution nor its absence leaks into other tests.
+        self.useFixture(fixtures.MonkeyPatch(
+            'stevedore.extension.ExtensionManager.ENTRY_POINT_CACHE', {}))
         self.addCleanup(sys.modules.pop, 'irra_fake_module', None)
 
 
