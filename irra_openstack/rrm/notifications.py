@@ -16,6 +16,8 @@ event type                            payload                 priority
 ``irra.reservation.release.start``    ReservationPayload 1.0  INFO
 ``irra.reservation.release.end``      ReservationPayload 1.0  INFO
 ``irra.reservation.release.error``    ReservationPayload 1.0  ERROR
+``irra.plan.update``                  PlanPayload 1.0         INFO, ERROR
+                                                              when FAILED
 ====================================  ======================  ========
 
 The payloads are those of :mod:`irra_openstack.notifications`, in the same
@@ -140,6 +142,14 @@ class RRMNotifier:
         self.send(priority, 'irra.action.execute.%s' % phase,
                   notifications.action_payload(
                       after, before['state'] if before else None))
+
+    def plan(self, before, after):
+        """A plan changed state (as irra-api's ``irra.plan.update``)."""
+        if before['state'] == after['state']:
+            return
+        priority = 'error' if after['state'] == 'FAILED' else 'info'
+        self.send(priority, 'irra.plan.update',
+                  notifications.plan_payload(after, before['state']))
 
     def reservation(self, operation, phase, reservation, old_state=None):
         """A reservation ``operation`` (create, release) at ``phase``."""

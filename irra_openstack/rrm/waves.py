@@ -344,9 +344,11 @@ class WaveRunner:
                 self.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _notify(self, phase, before, after, error=None):
+    def _notify(self, phase, before, after, error=None, plans=None):
         if self.notifier is not None:
             self.notifier.action(phase, before, after, error=error)
+            if plans is not None:
+                self.notifier.plan(*plans)
 
     def mine(self, action):
         """Whether this runner's region runs ``action``."""
@@ -448,11 +450,12 @@ class WaveRunner:
             plan_api.action_finish, action['idempotency_key'], state,
             error=why, expected=(State.PENDING,))
         if result is not None:
-            before, after, _pb, _pa = result
+            before, after, plan_before, plan_after = result
             LOG.info('Action %(key)s %(state)s: %(why)s',
                      {'key': action['idempotency_key'], 'state': state,
                       'why': why})
-            self._notify('end', before, after)
+            self._notify('end', before, after,
+                         plans=(plan_before, plan_after))
 
     def _run_one(self, action):
         key = action['idempotency_key']
@@ -461,9 +464,10 @@ class WaveRunner:
             if claimed is None:
                 LOG.debug('Action %s was claimed already', key)
                 return
-            before, after, _pb, _pa = claimed
+            before, after, plan_before, plan_after = claimed
             self.executed[key] += 1
-            self._notify('start', before, after)
+            self._notify('start', before, after,
+                         plans=(plan_before, plan_after))
             self._hook('before_execute', action=after)
             outcome = self._execute(after)
             self._hook('after_execute', action=after, outcome=outcome)
@@ -509,12 +513,13 @@ class WaveRunner:
                 'state was changed by someone else',
                 action['idempotency_key'], outcome.state)
             return
-        before, after, _pb, plan = result
+        before, after, plan_before, plan_after = result
         LOG.info('Action %(key)s %(state)s%(err)s',
                  {'key': after['idempotency_key'], 'state': after['state'],
                   'err': ': %s' % after['error'] if after['error'] else ''})
         self._notify('error' if after['state'] == State.FAILED else 'end',
-                     before, after, error=after['error'])
+                     before, after, error=after['error'],
+                     plans=(plan_before, plan_after))
 
     # Cancelling.
 
@@ -540,7 +545,8 @@ class WaveRunner:
                     plan_api.action_finish, key, State.CANCELLED,
                     error='cancelled', expected=(State.PENDING,))
                 if done is not None:
-                    self._notify('end', done[0], done[1])
+                    self._notify('end', done[0], done[1],
+                                 plans=(done[2], done[3]))
             elif action['state'] == State.ONGOING:
                 try:
                     executor = self.executors(action['action_type'])

@@ -5,6 +5,9 @@ answers, input validation and notifications. The RabbitMQ tests are in
 tests/functional/rrm.
 """
 
+import threading
+import time
+
 import oslo_messaging
 from oslo_messaging.notify import _impl_test
 from oslo_utils import uuidutils
@@ -141,6 +144,13 @@ class RPCTest(db_base.DBTestCase):
         self.assertEqual({'irra-rrm.R1', 'irra-rrm.R2'},
                          {p for p, _t, _pr in starts})
         self.assertEqual({'INFO'}, {pr for _p, _t, pr in starts + ends})
+        plan_states = [
+            (m['payload']['irra_object.data']['old_state'],
+             m['payload']['irra_object.data']['state'])
+            for _c, m, _p, _r in _impl_test.NOTIFICATIONS
+            if m['event_type'] == 'irra.plan.update']
+        self.assertEqual([('APPROVED', 'ONGOING'), ('ONGOING', 'SUCCEEDED')],
+                         plan_states)
 
     def test_a_dead_region_is_reported_missing(self):
         self.start_region('R1')
@@ -175,17 +185,36 @@ class RPCTest(db_base.DBTestCase):
             'reservation manager', self.api().get_capacity, None, 'R1')
 
     def test_cancel_and_reconcile_over_rpc(self):
-        self.start_region('R1')
-        records = [self.record('vm1', 'R1'), self.record('vm2', 'R1')]
+        manager = self.start_region('R1')
+        records = [self.record('vm1', 'R1'), self.record('vm2', 'R1'),
+                   self.record('vm3', 'R1', wave=1)]
+        k1, k2, k3 = [r['idempotency_key'] for r in records]
         plan_api.actions_ensure(self.plan, records)
-        plan_api.action_claim(records[0]['idempotency_key'])
+        # vm1 was claimed by a process that died.
+        plan_api.action_claim(k1)
+        gate = threading.Event()
+        self.executor.gate = gate
+        self.addCleanup(gate.set)
         api = self.api()
         report = api.reconcile(None, 'R1')
         self.assertEqual(1, report['checked'])
         self.assertEqual({'SUCCEEDED': 1}, report['settled'])
         self.assertEqual([self.plan], report['resumed'])
-        self.assertEqual([], self.executor.calls[:1])
-        self.start_region('R2')
+        # vm2 runs now (held by the gate); vm3 waits for the next wave.
+        for _i in range(3000):
+            if k2 in self.executor.calls:
+                break
+            time.sleep(0.01)
+        self.assertEqual([k2], self.executor.calls)
         result = api.cancel(None, 'R1', self.plan)
-        self.assertIn(result[records[1]['idempotency_key']],
-                      ('CANCELLED', 'SUCCEEDED'))
+        self.assertEqual({k1: 'SUCCEEDED', k2: 'ONGOING', k3: 'CANCELLED'},
+                         result)
+        self.assertEqual([k2], self.executor.cancelled)
+        gate.set()
+        manager.wait(30)
+        self.assertEqual({k1: 'SUCCEEDED', k2: 'SUCCEEDED',
+                          k3: 'CANCELLED'},
+                         plan_api.action_states_by_keys([k1, k2, k3]))
+        self.assertEqual([k2], self.executor.calls)
+        self.assertEqual(constants.PlanState.CANCELLED,
+                         plan_api.plan_get(self.plan)['state'])
