@@ -235,10 +235,13 @@ def _time_refresh(conf, hosts_count, rng, directory, rounds=5):
     cold = time.perf_counter() - start
     assert loaded is not None and len(loaded) == hosts_count
     warm = []
+    warm_cpu = []
     for _ in range(rounds):
         headroom_api.write_snapshot(hosts, RCS)
         start = time.perf_counter()
+        start_cpu = time.process_time()
         loaded = loader.refresh()
+        warm_cpu.append(time.process_time() - start_cpu)
         warm.append(time.perf_counter() - start)
     start = time.perf_counter()
     loader.refresh()
@@ -256,6 +259,7 @@ def _time_refresh(conf, hosts_count, rng, directory, rounds=5):
     return {'hosts': hosts_count, 'cold_ms': cold * 1e3,
             'warm_ms_median': statistics.median(warm) * 1e3,
             'warm_ms_max': max(warm) * 1e3,
+            'warm_cpu_ms_median': statistics.median(warm_cpu) * 1e3,
             'unchanged_generation_ms': unchanged * 1e3,
             'blob_bytes': row_bytes}
 
@@ -351,6 +355,12 @@ def run(hosts=1000, requests=200, refresh_hosts=10000, seed=0, rounds=3,
     for name in ('nova', 'irra_openstack'):
         std_logging.getLogger(name).setLevel(std_logging.INFO)
     load_before = _load_average()
+    # The compute services of the synthetic hosts report as healthy ones
+    # do, every few seconds: ComputeFilter must not see them go down
+    # [DEFAULT] service_down_time (60 s) after they were built, in the
+    # middle of the run. Nova's servicegroup driver reads the option when
+    # ComputeFilter is created, below.
+    conf.set_override('service_down_time', 10 ** 8)
     rng = random.Random(seed)
     filter_handler = nova_filters.HostFilterHandler()
     weight_handler = nova_weights.HostWeightHandler()
@@ -442,9 +452,9 @@ def run(hosts=1000, requests=200, refresh_hosts=10000, seed=0, rounds=3,
                     totals['nova_irra'] += cpu['nova_irra'][-1]
                     # The best of three: the machine is shared.
                     alone_cpu.append(min(alone(spec) for _ in range(3)))
+                    passed['nova'] += results['nova'][0]
+                    passed['nova_irra'] += results['nova_irra'][0]
                     if r == 0:
-                        passed['nova'] += results['nova'][0]
-                        passed['nova_irra'] += results['nova_irra'][0]
                         changed += (results['nova'][1] is not
                                     results['nova_irra'][1])
                     if progress is not None:
@@ -501,8 +511,9 @@ def run(hosts=1000, requests=200, refresh_hosts=10000, seed=0, rounds=3,
         'nova_handlers_alone_per_request_ms':
             statistics.median(cpu['handlers_empty']) * 1e3,
         'garbage_collections_during': collections,
+        # Over all rounds: every round must see the same hosts pass.
         'hosts_passing_mean': {
-            k: v / requests for k, v in passed.items()},
+            k: v / (requests * rounds) for k, v in passed.items()},
         'requests_with_another_best_host': changed,
         'refresh': refresh,
         'targets': targets,

@@ -247,7 +247,7 @@ class Snapshot:
     """
 
     def __init__(self, generation, created_at, horizon, resource_classes,
-                 hosts, expected_utilisation, invalid=()):
+                 hosts, expected_utilisation, invalid=(), arrays=None):
         self.generation = generation
         self.created_at = created_at
         self.created_ts = _utc_seconds(created_at)
@@ -268,26 +268,37 @@ class Snapshot:
             self.rows_by_name[host.name] = row
         self.expected_utilisation = expected_utilisation or {}
         self.invalid = frozenset(invalid)
-        self._arrays(hosts)
+        self._arrays(hosts, arrays)
 
-    def _arrays(self, hosts):
+    def _arrays(self, hosts, arrays=None):
         """The hosts' numbers as (hosts, resource classes) numpy arrays.
 
         What the filter and the weigher read per request, gathered once per
         snapshot: ``capacity``, ``load`` and ``base`` (NaN rows for the
         hosts whose starting usage is unknown), and, per reservation id,
         the sorted rows of its hosts and its amounts on them.
+
+        :param arrays: (capacity, load, base) already built in the order of
+            ``hosts`` (by :func:`decode`), or None to build them.
         """
         shape = (len(hosts), len(self.resource_classes))
-        self.capacity = np.array([h.capacity for h in hosts],
-                                 dtype=float).reshape(shape)
-        self.load = np.array([h.load for h in hosts],
-                             dtype=float).reshape(shape)
-        nan_row = (math.nan,) * shape[1]
         self.any_base = any(h.base is not None for h in hosts)
-        self.base = np.array(
-            [nan_row if h.base is None else h.base for h in hosts],
-            dtype=float).reshape(shape) if self.any_base else None
+        if arrays is not None:
+            capacity, load, base = (
+                np.ascontiguousarray(a, dtype=float).reshape(shape)
+                for a in arrays)
+        else:
+            capacity = np.array([h.capacity for h in hosts],
+                                dtype=float).reshape(shape)
+            load = np.array([h.load for h in hosts],
+                            dtype=float).reshape(shape)
+            nan_row = (math.nan,) * shape[1]
+            base = np.array(
+                [nan_row if h.base is None else h.base for h in hosts],
+                dtype=float).reshape(shape) if self.any_base else None
+        self.capacity = capacity
+        self.load = load
+        self.base = base if self.any_base else None
         self.zero_capacity = bool((self.capacity <= 0.0).any())
         by_reservation = {}
         for row, host in enumerate(hosts):
@@ -448,9 +459,18 @@ def decode(data, generation, created_at, horizon=None):
         for host in hosts:
             if host.base[0] != host.base[0]:  # NaN: no usage known
                 host.base = None
+        # The same numbers as (hosts, resource classes) arrays, for
+        # Snapshot; transposed from the columns, quicker than from hosts.
+        arrays = [np.array(c, dtype=float).reshape((n, count)).T
+                  for c in (capacity, load, base)]
+        if n:
+            arrays[2][np.isnan(arrays[2][:, 0])] = math.nan
         invalid = [names[j] for j in bad]
         if bad:
             hosts = [h for j, h in enumerate(hosts) if j not in bad]
+            kept = np.array([j for j in range(count) if j not in bad],
+                            dtype=np.intp)
+            arrays = [a[kept] for a in arrays]
         expected = document.get('expected_utilisation') or {}
         if not isinstance(expected, dict):
             raise SnapshotError('expected_utilisation is not a mapping')
@@ -460,7 +480,7 @@ def decode(data, generation, created_at, horizon=None):
         raise SnapshotError('snapshot %s is malformed: %s: %s'
                             % (generation, type(exc).__name__, exc))
     return Snapshot(generation, created_at, horizon, rcs, hosts, expected,
-                    invalid)
+                    invalid, arrays=arrays)
 
 
 class SnapshotLoader:

@@ -57,6 +57,45 @@ class EncodingTest(base.SchedulerTestCase):
         self.assertEqual(1, len(decoded))
         self.assertIsNone(decoded.lookup('u1', 'nan'))
 
+    def test_arrays_follow_the_hosts_rows(self):
+        # The per-request arithmetic reads these arrays by row: each row
+        # must be its host's numbers, also after invalid hosts are dropped.
+        decoded = _decode([
+            base.snapshot_host('h1', 'u1', vcpu=1.0,
+                               used={'VCPU': 1, 'MEMORY_MB': 10},
+                               reservations={'r1': {'VCPU': 2},
+                                             'r2': {'VCPU': 5}}),
+            base.snapshot_host('bad', 'u2', vcpu=float('nan')),
+            base.snapshot_host('h3', 'u3', vcpu=3.0, total_vcpu=0,
+                               reservations={'r1': {'VCPU': 1}}),
+            base.snapshot_host('h4', 'u4', vcpu=4.0,
+                               used={'VCPU': 2})])
+        self.assertEqual({'bad'}, decoded.invalid)
+        self.assertEqual((3, 3), decoded.capacity.shape)
+        for uuid, name in (('u1', 'h1'), ('u3', 'h3'), ('u4', 'h4')):
+            row = decoded.rows[uuid]
+            self.assertEqual(row, decoded.rows_by_name[name])
+            host = decoded.lookup(uuid, name)
+            self.assertEqual(host.capacity,
+                             tuple(decoded.capacity[row].tolist()))
+            self.assertEqual(host.load, tuple(decoded.load[row].tolist()))
+            if host.base is None:
+                self.assertTrue(all(math.isnan(v)
+                                    for v in decoded.base[row]))
+            else:
+                self.assertEqual(host.base,
+                                 tuple(decoded.base[row].tolist()))
+        self.assertNotIn('u2', decoded.rows)
+        self.assertTrue(decoded.any_base)
+        self.assertTrue(decoded.zero_capacity)
+        rows, amounts = decoded.reservation_rows['r1']
+        self.assertEqual([decoded.rows['u1'], decoded.rows['u3']],
+                         rows.tolist())
+        self.assertEqual([[2.0, 0.0, 0.0], [1.0, 0.0, 0.0]],
+                         amounts.tolist())
+        self.assertEqual([decoded.rows['u1']],
+                         decoded.reservation_rows['r2'][0].tolist())
+
     def test_zero_capacity_when_reserved_exceeds_total(self):
         host = base.snapshot_host('h1', 'u1')
         host['capacity']['VCPU'] = {'total': 4, 'reserved': 8,
