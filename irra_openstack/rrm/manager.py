@@ -307,6 +307,21 @@ class RRMManager:
                 raise InvalidActions(
                     region=self.region, reason='the wave of %s must be an '
                     'integer of 0 or more, not %r' % (key, wave))
+            depends_on = reason.get('depends_on') or []
+            if not isinstance(depends_on, list) or not all(
+                    isinstance(d, str) and d for d in depends_on):
+                raise InvalidActions(
+                    region=self.region, reason='depends_on of %s must be a '
+                    'list of idempotency keys, not %r' % (key, depends_on))
+            if key in depends_on:
+                raise InvalidActions(region=self.region,
+                                     reason='%s depends on itself' % key)
+            region = reason.get('region')
+            if region is not None and (not isinstance(region, str) or
+                                       not region):
+                raise InvalidActions(
+                    region=self.region, reason='the region of %s must be a '
+                    'region name, not %r' % (key, region))
             # An action that names no region is run by the region it was
             # sent to.
             reason = dict(reason)

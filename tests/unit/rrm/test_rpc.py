@@ -174,6 +174,16 @@ class RPCTest(db_base.DBTestCase):
         self.assertFalse(fan.complete)
         self.assertIsInstance(fan.raised['R1'], rrm_manager.InvalidActions)
         self.assertIn('unknown fields colour', fan.errors['R1'])
+        for reason, message in (
+                ({'depends_on': 'k2'}, 'must be a list of idempotency keys'),
+                ({'wave': -1}, 'must be an integer of 0 or more'),
+                ({'region': 7}, 'must be a region name')):
+            bad = self.record('vm2', 'R1')
+            bad['reason'].update(reason)
+            exc = self.assertRaises(rrm_manager.InvalidActions,
+                                    self.api().execute_actions, None, 'R1',
+                                    self.plan, [bad])
+            self.assertIn(message, str(exc))
         self.assertRaisesRegex(rrm_client.UnknownRegion, 'R9 is not one',
                                client.execute_plan, self.plan,
                                [self.record('vm1', 'R9')])
