@@ -42,6 +42,33 @@ class Blocked:
     text: str
 
 
+def _check_model(model):
+    """ValueError naming what does not match in ``model``."""
+    h, v = model.n_hosts, model.n_vms
+    for name, value, size in (
+            ('threshold', np.shape(model.threshold),
+             (h, len(cluster.RESOURCE_CLASSES))),
+            ('enabled', np.shape(model.enabled), (h,)),
+            ('max_instances', np.shape(model.max_instances), (h,)),
+            ('host_az', (len(model.host_az),), (h,)),
+            ('host_aggregates', (len(model.host_aggregates),), (h,)),
+            ('vm_az', (len(model.vm_az),), (v,)),
+            ('vm_aggregates', (len(model.vm_aggregates),), (v,))):
+        if tuple(value) != tuple(size):
+            raise ValueError('%s has shape %s, expected %s'
+                             % (name, tuple(value), tuple(size)))
+    if not np.all(np.isfinite(model.threshold)) or \
+            np.any(np.asarray(model.threshold) <= 0):
+        raise ValueError('the model\'s threshold must be positive and '
+                         'finite')
+    for g in model.server_groups:
+        bad = [x for x in g.members
+               if not isinstance(x, (int, np.integer)) or not 0 <= x < v]
+        if bad:
+            raise ValueError('server group %s names VM indices outside '
+                             '0..%d: %s' % (g.name, v - 1, bad[:5]))
+
+
 class Problem:
     """The rebalancing problem of one cluster model.
 
@@ -59,6 +86,7 @@ class Problem:
         self.soft_weight = float(soft_weight)
         h = model.n_hosts
         r = len(cluster.RESOURCE_CLASSES)
+        _check_model(model)
         if threshold is None:
             thr = np.asarray(model.threshold, dtype=float)
         else:

@@ -45,6 +45,8 @@ from irra_openstack import plugins
 LOG = logging.getLogger(__name__)
 
 METHODS = ('auto', 'exact', 'heuristic')
+#: Largest VMs x hosts that method='exact' accepts.
+MAX_EXACT_PAIRS = 2000000
 
 
 class RebalanceError(exception.IrraError):
@@ -196,6 +198,14 @@ class HostRebalancer(plugins.Plugin):
         method, info, blocked, failed = 'heuristic', {}, {}, []
         vm_host = None
         if self._use_exact(model):
+            pairs = model.n_vms * model.n_hosts
+            if pairs > MAX_EXACT_PAIRS:
+                raise RebalanceError(
+                    reason='the MILP would have up to %d variables (%d VMs '
+                           'x %d hosts), more than %d; use '
+                           "method='heuristic' or 'auto' for a region this "
+                           'large' % (pairs, model.n_vms, model.n_hosts,
+                                      MAX_EXACT_PAIRS))
             vm_host, info = _packing.exact(problem, self.consolidate,
                                            self.time_limit)
             if vm_host is not None:

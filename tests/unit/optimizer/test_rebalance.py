@@ -126,6 +126,22 @@ class PluginTest(base.TestCase):
         self.assertRaises(rebalance.RebalanceError,
                           rebalance.HostRebalancer().plan, {'hosts': 1})
 
+    def test_inconsistent_model(self):
+        m = cluster([10, 10], [(0, 5), (1, 4)])
+        m.host_az = ['az0']
+        exc = self.assertRaises(rebalance.RebalanceError, plan, m, 'auto')
+        self.assertIn('host_az has shape (1,), expected (2,)', str(exc))
+        m = cluster([10, 10], [(0, 5), (1, 4)], server_groups=[
+            model.ServerGroup('g', model.AFFINITY, (0, 7))])
+        exc = self.assertRaises(rebalance.RebalanceError, plan, m, 'auto')
+        self.assertIn('server group g names VM indices outside 0..1: [7]',
+                      str(exc))
+
+    def test_exact_refuses_a_huge_region(self):
+        m = model.ClusterModel.random(2001, 1000, horizon=1)
+        exc = self.assertRaises(rebalance.RebalanceError, plan, m, 'exact')
+        self.assertIn("use method='heuristic'", str(exc))
+
 
 class RebalanceTest(base.TestCase):
 
@@ -352,6 +368,25 @@ class ImpossibleTest(base.TestCase):
             self.assertEqual(1, res.summary['migrations'])
             self.assertIn('server group affinity',
                           res.actions[0].reason['constraint'])
+
+
+class MediumTest(base.TestCase):
+
+    def test_heuristic_hard_rules_at_scale(self):
+        m = model.ClusterModel.random(
+            150, 1500, horizon=12, seed=7, load=0.75, n_groups=60,
+            n_azs=3, disabled=0.05, max_instances=14)
+        m.host_aggregates = [frozenset(['ssd']) if h % 2 else frozenset()
+                             for h in range(m.n_hosts)]
+        m.vm_aggregates = [frozenset(['ssd'])
+                           if m.vm_host[v] >= 0 and m.vm_host[v] % 2 and
+                           v % 5 == 0 else frozenset()
+                           for v in range(m.n_vms)]
+        for kw in ({}, {'consolidate': True}, {'evacuate': True}):
+            res = plan(m, 'heuristic', time_limit=2, **kw)
+            self.assertLess(res.summary['overloaded_after'],
+                            res.summary['overloaded_before'])
+            check_hard(self, m, res, evacuate=kw.get('evacuate', False))
 
 
 def perturbed(seed, hosts, vms, moves_n):
