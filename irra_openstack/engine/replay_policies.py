@@ -77,16 +77,26 @@ class RebalancerPolicy(replay.Policy):
     :param history_steps: most recent steps the forecaster is fitted on.
     :param threshold: share of physical cores a host's predicted CPU may
         reach.
+    :param host_intervals: for ``irra``, calibrate the interval of each
+        host on the host's own back-test residuals (the sum of its VMs',
+        :mod:`irra_openstack.forecast.hierarchy`) instead of adding up the
+        VMs' upper bounds, which over-covers (quantiles do not add); each
+        VM's share of its host's width is in proportion to its own width.
     :param fixer: optional non-consolidating rebalancer. When given, a
         consolidating plan that frees fewer than ``min_freed`` hosts is
         dropped for the fixer's plan, which only removes predicted
-        overloads: consolidation moves VMs only when it pays off.
+        overloads: consolidation moves VMs only when it pays off. With
+        ``max_moves_per_freed``, a consolidating plan of more moves than
+        that per freed host is dropped too.
     """
 
     def __init__(self, name, rebalancer, horizon, audit_steps=1,
                  forecaster=None, history_steps=None, threshold=0.8,
-                 fixer=None, min_freed=1):
+                 fixer=None, min_freed=1, host_intervals=False,
+                 max_moves_per_freed=None):
         super().__init__(name, audit_steps)
+        self.max_moves_per_freed = max_moves_per_freed
+        self.host_intervals = bool(host_intervals)
         self.rebalancer = rebalancer
         self.fixer = fixer
         self.min_freed = int(min_freed)
@@ -117,7 +127,35 @@ class RebalancerPolicy(replay.Policy):
             return np.zeros((history.shape[0], self.horizon))
         self.forecaster.fit(history, first * view.step)
         forecast = self.forecaster.predict(history, first * view.step)
-        return np.asarray(forecast.upper)
+        if not self.host_intervals:
+            return np.asarray(forecast.upper)
+        return self._host_calibrated(forecast, history, view.vm_host)
+
+    def _host_calibrated(self, forecast, history, vm_host):
+        """VM upper bounds whose sums are the hosts' calibrated bounds."""
+        from irra_openstack.forecast import hierarchy
+
+        vm_host = np.asarray(vm_host)
+        tree = hierarchy.Hierarchy(
+            forecast.series, vm_host={s: 'h%d' % h for s, h in
+                                      zip(forecast.series, vm_host)})
+        residuals = hierarchy.backtest_residuals(self.forecaster, history)
+        levels = hierarchy.aggregate(
+            forecast, tree, residuals, history=history,
+            min_residuals=self.forecaster.min_residuals, floor=0.0)
+        hosts = levels['host']
+        index = {name: i for i, name in enumerate(hosts.series)}
+        rows = np.array([index['h%d' % h] for h in vm_host])
+        point = np.asarray(forecast.point)
+        width = np.asarray(forecast.upper) - point            # (V, T)
+        host_width = (np.asarray(hosts.upper) -
+                      np.asarray(hosts.point))                # (G, T)
+        summed = np.zeros_like(host_width)
+        np.add.at(summed, rows, width)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            share = np.where(summed > 0, host_width / summed, 1.0)
+        share = np.clip(share, 0.0, 1.0)
+        return point + share[rows] * width
 
     def plan(self, view):
         if self._vm_index is None:
@@ -134,7 +172,9 @@ class RebalancerPolicy(replay.Policy):
             for v, d in moves:
                 final[v] = d
             freed = (np.unique(view.vm_host).size - np.unique(final).size)
-            if freed < self.min_freed:
+            if freed < self.min_freed or (
+                    self.max_moves_per_freed and
+                    len(moves) > self.max_moves_per_freed * freed):
                 moves = replay.moves_from_plan(
                     self.fixer.plan(model), self._vm_index,
                     self._host_index)
@@ -174,6 +214,7 @@ def make_policies(names, step, audit_steps=12, reactive_audit_steps=1,
                   horizon=12, threshold=0.8, reactive_threshold=0.8,
                   forecaster='seasonal_naive', history_steps=None,
                   consolidate=True, time_limit=1.0, min_freed=1,
+                  host_intervals=False, max_moves_per_freed=None,
                   watcher_overrides=None):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
@@ -181,6 +222,8 @@ def make_policies(names, step, audit_steps=12, reactive_audit_steps=1,
     :param min_freed: irra and oracle keep a consolidating plan only when
         it frees at least this many hosts, else they only remove predicted
         overloads; 0 keeps every consolidating plan.
+    :param host_intervals: see :class:`RebalancerPolicy`.
+    :param max_moves_per_freed: see :class:`RebalancerPolicy`.
     :param watcher_overrides: {strategy: {parameter: value}}.
     """
     from irra_openstack.engine.peers import reactive
@@ -208,7 +251,9 @@ def make_policies(names, step, audit_steps=12, reactive_audit_steps=1,
                 policies[name] = RebalancerPolicy(
                     name, rebalancer, horizon, audit_steps, forecaster=fc,
                     history_steps=history_steps, threshold=threshold,
-                    fixer=fixer, min_freed=max(min_freed, 1))
+                    fixer=fixer, min_freed=max(min_freed, 1),
+                    host_intervals=host_intervals,
+                    max_moves_per_freed=max_moves_per_freed)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)

@@ -339,6 +339,32 @@ class RebalancerPolicyTest(base.TestCase):
         # Alone on host 0, moving it frees the host: kept.
         v.vm_host = np.array([0, 1, 1, 1, 2, 2])
         self.assertEqual([(0, 2)], policy().plan(v).moves)
+        # Unless one move per freed host is more than allowed.
+        strict = replay_policies.RebalancerPolicy(
+            'oracle', StandInRebalancer(), horizon=2, fixer=Empty(),
+            max_moves_per_freed=0.5)
+        self.assertEqual([], strict.plan(v).moves)
+
+    def test_host_intervals_narrower_than_summed_bounds(self):
+        rng = np.random.default_rng(9)
+        w = workload(rng.uniform(0, 1, (6, 80)))
+
+        def run(host_intervals):
+            reb = StandInRebalancer()
+            fc = replay_policies.make_forecaster(300, 3, season_steps=0,
+                                                 calibration_steps=40)
+            policy = replay_policies.RebalancerPolicy(
+                'irra', reb, horizon=3, audit_steps=100, forecaster=fc,
+                host_intervals=host_intervals)
+            replay.simulate(w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
+                            warmup=70)
+            return reb.models[0].usage_upper[:, :, 0]
+
+        summed, calibrated = run(False), run(True)
+        self.assertTrue(np.all(calibrated <= summed + 1e-9))
+        # Independent VMs: the host's own interval is narrower than the
+        # sum of its VMs' upper bounds.
+        self.assertLess(calibrated.sum(), summed.sum())
 
     def test_unknown_destination(self):
         result = actions.PlanResult(actions=[actions.PlannedAction(
