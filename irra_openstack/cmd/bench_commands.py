@@ -265,6 +265,15 @@ class BenchCommands:
                  help='irra and oracle keep a consolidating plan only when '
                       'it frees N hosts or more, else they only remove '
                       'predicted overloads; 0 keeps every one (default 1).')
+    @common.args('--max-moves-per-freed-host', type=float, default=None,
+                 metavar='N',
+                 help='irra and oracle also drop a consolidating plan of '
+                      'more than N migrations per freed host (default: no '
+                      'limit).')
+    @common.args('--host-intervals', action='store_true',
+                 help='irra calibrates each host\'s interval on its own '
+                      'residuals (forecast.hierarchy) instead of adding '
+                      'up its VMs\' upper bounds.')
     @common.args('--plan-time-limit', type=float, default=1.0,
                  metavar='SECONDS',
                  help='Seconds the rebalancer\'s consolidation passes may '
@@ -293,6 +302,7 @@ class BenchCommands:
                threshold=0.8, reactive_threshold=0.8,
                overload_threshold=1.0, forecaster='seasonal_naive',
                history_days=3.0, consolidate=True, min_freed_hosts=1,
+               max_moves_per_freed_host=None, host_intervals=False,
                plan_time_limit=1.0,
                bandwidth_gbps=1.0,
                dirty_factor=1.3, migration_overhead=0.1,
@@ -326,7 +336,9 @@ class BenchCommands:
             reactive_threshold=reactive_threshold, forecaster=forecaster,
             history_steps=int(round(history_days * 86400 / step)),
             consolidate=consolidate, time_limit=plan_time_limit,
-            min_freed=min_freed_hosts)
+            min_freed=min_freed_hosts,
+            max_moves_per_freed=max_moves_per_freed_host,
+            host_intervals=host_intervals)
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
             overhead_vcpu=migration_overhead)
@@ -345,6 +357,9 @@ class BenchCommands:
                                consolidate=consolidate,
                                plan_time_limit=plan_time_limit,
                                min_freed_hosts=min_freed_hosts,
+                               max_moves_per_freed_host=(
+                                   max_moves_per_freed_host),
+                               host_intervals=host_intervals,
                                start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:
