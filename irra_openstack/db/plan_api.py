@@ -604,8 +604,12 @@ def _settle_open(session, plan):
     if plan.state not in (constants.PlanState.APPROVED,
                           constants.PlanState.ONGOING):
         return
-    states = session.execute(sa.select(models.Action.state).where(
-        models.Action.plan_id == plan.id)).scalars().all()
+    # A locking read: it sees the latest committed states, whatever the
+    # isolation level's snapshot.
+    states = session.execute(
+        sa.select(models.Action.state)
+        .where(models.Action.plan_id == plan.id)
+        .with_for_update(read=True)).scalars().all()
     final = settled_state(states)
     if final is not None:
         _set_plan_state(session, plan, plan.state, final)
@@ -618,12 +622,17 @@ def _key_transition(key, expected, values, context, settle):
         dicts, or None when the action is not in one of ``expected``.
     :raises ActionKeyNotFound: there is no action with that key.
     """
-    with api.write_session(context) as session:
+    # An action's plan never changes: it is looked up in a transaction of
+    # its own, so that the plan's row lock below is the first thing the
+    # writing transaction does (on MySQL/MariaDB, a plain read first would
+    # fix the transaction's snapshot before the lock was granted).
+    with api.read_session(context) as session:
         found = session.execute(
             sa.select(models.Action.plan_id)
             .where(models.Action.idempotency_key == key)).scalar()
-        if found is None:
-            raise ActionKeyNotFound(key=key)
+    if found is None:
+        raise ActionKeyNotFound(key=key)
+    with api.write_session(context) as session:
         # The plan's row is locked first: the actions of a plan end one
         # transaction after the other, so that the last one to end sees
         # every other one ended and settles the plan (without the lock, two
