@@ -15,10 +15,12 @@ retried: they are the region's answer.
 
 from concurrent import futures
 import dataclasses
+import time
 
 from oslo_log import log as logging
 import oslo_messaging
 
+from irra_openstack.db import constants
 from irra_openstack import exception
 from irra_openstack.rrm import rpcapi
 
@@ -237,3 +239,21 @@ class RRMClient:
                 if key not in merged or entry.get('region') == region:
                     merged[key] = entry
         return fan, merged
+
+    def wait_plan(self, plan_id, timeout, interval=2.0, sleep=time.sleep,
+                  clock=time.monotonic):
+        """Follow a plan until every action has ended, or ``timeout``.
+
+        :returns: (done, FanOut of the last status, merged view). ``done``
+            is True only when every region answered the last status and
+            every action of the view has ended.
+        """
+        deadline = clock() + timeout
+        while True:
+            fan, view = self.plan_view(plan_id)
+            done = fan.complete and bool(view) and all(
+                v['state'] in constants.ActionState.FINAL
+                for v in view.values())
+            if done or clock() >= deadline:
+                return done, fan, view
+            sleep(interval)

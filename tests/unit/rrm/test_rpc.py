@@ -122,9 +122,8 @@ class RPCTest(db_base.DBTestCase):
         again = client.execute_plan(self.plan, records)
         self.assertEqual([0, 0], [a['created']
                                   for a in again.answers.values()])
-        one.wait(30)
-        two.wait(30)
-        fan, view = client.plan_view(self.plan)
+        done, fan, view = client.wait_plan(self.plan, 60, interval=0.05)
+        self.assertTrue(done)
         self.assertTrue(fan.complete)
         self.assertEqual({constants.ActionState.SUCCEEDED},
                          {v['state'] for v in view.values()})
@@ -165,6 +164,10 @@ class RPCTest(db_base.DBTestCase):
         self.assertRaisesRegex(rrm_client.RegionsMissing,
                                'No answer from region.s. R2 to status',
                                fan.check)
+        # Waiting on a plan with a region missing never says it is done.
+        done, fan, view = client.wait_plan(self.plan, 0)
+        self.assertFalse(done)
+        self.assertEqual(['R2'], fan.missing)
 
     def test_bad_input_is_a_clear_remote_error(self):
         self.start_region('R1')
