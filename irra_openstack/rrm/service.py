@@ -253,6 +253,11 @@ def serve(conf):
     # Fail in the parent, with a clear message, on what would only fail in
     # the worker.
     _check_transport(conf)
+    for option in ('executor_factory', 'reservation_factory'):
+        path = getattr(conf.rrm, option)
+        if path and not callable(waves.import_object(path)):
+            raise exception.ConfigError(
+                reason='[rrm] %s %s is not callable' % (option, path))
     db_api.configure(conf)
     db_api.dispose()
     manager = cotyledon.ServiceManager()

@@ -70,38 +70,45 @@ class ExecutorNotConfigured(exception.IrraError):
                "%(action_type)s; name one in [rrm] executors.")
 
 
-class ExecutorLoadError(exception.IrraError):
+class LoadError(exception.IrraError):
+    msg_fmt = "Cannot load %(name)s: %(reason)s"
+
+
+class ExecutorLoadError(LoadError):
     msg_fmt = "Cannot build the executor %(name)s: %(reason)s"
 
 
 def import_object(path):
     """The object named by ``path``: "pkg.module.name" or "pkg.module:name".
 
-    :raises ExecutorLoadError: it cannot be imported.
+    :raises LoadError: it cannot be imported.
     """
     if ':' in path:
         module_name, _sep, attr = path.partition(':')
     else:
         module_name, _sep, attr = path.rpartition('.')
     if not module_name or not attr:
-        raise ExecutorLoadError(name=path, reason='not a "package.module.'
-                                'name" path')
+        raise LoadError(name=path,
+                        reason='not a "package.module.name" path')
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ExecutorLoadError(name=path, reason='cannot import %s (%s)'
-                                % (module_name, exc))
+        raise LoadError(name=path, reason='cannot import %s (%s)'
+                        % (module_name, exc))
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise ExecutorLoadError(name=path, reason='%s has no %s'
-                                % (module_name, attr))
+        raise LoadError(name=path, reason='%s has no %s'
+                        % (module_name, attr))
 
 
 def executor_class(name):
     """The Executor class that ``name`` (plugin name or path) designates."""
     if '.' in name or ':' in name:
-        cls = import_object(name)
+        try:
+            cls = import_object(name)
+        except LoadError as exc:
+            raise ExecutorLoadError(name=name, reason=exc.kwargs['reason'])
         if not (isinstance(cls, type) and issubclass(cls, base.Executor)):
             raise ExecutorLoadError(
                 name=name, reason='%r is not a subclass of '

@@ -36,6 +36,15 @@ class CommandTest(base.TestCase):
         self.assertIn('[database] connection', err)
         self.assertEqual(1, len(err.splitlines()))
 
+    def test_bad_factory(self):
+        code, err = self.run_main(
+            '[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1/\n'
+            '[rrm]\nexecutor_factory = tests.nowhere.factory\n')
+        self.assertEqual(1, code)
+        self.assertEqual('ERROR: Cannot load tests.nowhere.factory: cannot '
+                         "import tests.nowhere (No module named "
+                         "'tests.nowhere')\n", err)
+
     def test_bad_option_value(self):
         code, err = self.run_main('[rrm]\nmax_parallel_actions = 0\n')
         self.assertEqual(1, code)
