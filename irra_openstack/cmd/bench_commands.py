@@ -265,11 +265,11 @@ class BenchCommands:
                  help='irra and oracle keep a consolidating plan only when '
                       'it frees N hosts or more, else they only remove '
                       'predicted overloads; 0 keeps every one (default 1).')
-    @common.args('--max-moves-per-freed-host', type=float, default=None,
+    @common.args('--max-moves-per-freed-host', type=float, default=5.0,
                  metavar='N',
                  help='irra and oracle also drop a consolidating plan of '
-                      'more than N migrations per freed host (default: no '
-                      'limit).')
+                      'more than N migrations per freed host; 0 for no '
+                      'limit (default 5).')
     @common.args('--host-intervals', action='store_true',
                  help='irra calibrates each host\'s interval on its own '
                       'residuals (forecast.hierarchy) instead of adding '
@@ -302,7 +302,7 @@ class BenchCommands:
                threshold=0.8, reactive_threshold=0.8,
                overload_threshold=1.0, forecaster='seasonal_naive',
                history_days=3.0, consolidate=True, min_freed_hosts=1,
-               max_moves_per_freed_host=None, host_intervals=False,
+               max_moves_per_freed_host=5.0, host_intervals=False,
                plan_time_limit=1.0,
                bandwidth_gbps=1.0,
                dirty_factor=1.3, migration_overhead=0.1,
@@ -337,7 +337,7 @@ class BenchCommands:
             history_steps=int(round(history_days * 86400 / step)),
             consolidate=consolidate, time_limit=plan_time_limit,
             min_freed=min_freed_hosts,
-            max_moves_per_freed=max_moves_per_freed_host,
+            max_moves_per_freed=max_moves_per_freed_host or None,
             host_intervals=host_intervals)
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
