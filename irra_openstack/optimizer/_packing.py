@@ -1073,6 +1073,8 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
     vm_cur = p.vm_host_of(cur)
     aa_slack = []
     for gid, (gitems, _counts) in enumerate(groups_aa):
+        if not len(gitems):
+            continue
         mem = np.concatenate([p.members[it] for it in gitems])
         on = vm_cur[mem]
         hc = np.bincount(on[on >= 0], minlength=h_n)
