@@ -146,8 +146,9 @@ class ResourceMapping:
 
     Each mapping is keyed by the source's flavor name (or ID), network name
     (or ID), security group name and key pair name; the value is what the
-    target region calls it (a flavor ID or name, a network UUID, a security
-    group name, a key pair name). With ``passthrough`` an unmapped name is
+    target region calls it (a flavor ID or name, resolved to its ID in the
+    target region; a network UUID; a security group name; a key pair
+    name). With ``passthrough`` an unmapped name is
     used as is in the target region; without it, an unmapped name is an
     error before anything is created.
     """
@@ -230,6 +231,20 @@ def boot_arguments(server, mapping, key, name=None, image_id=None,
     if availability_zone:
         kwargs['availability_zone'] = availability_zone
     return kwargs
+
+
+def resolve_flavor(conn, boot_kwargs):
+    """Replace a flavor name in ``boot_kwargs`` by the region's flavor ID.
+
+    Nova's boot takes a flavor ID; a mapping (or passthrough) may give the
+    name. Connections without ``compute.find_flavor`` are left as they are.
+    """
+    finder = getattr(conn.compute, 'find_flavor', None)
+    if finder is not None:
+        flavor = finder(boot_kwargs['flavor_id'], ignore_missing=True)
+        if flavor is not None:
+            boot_kwargs['flavor_id'] = field(flavor, 'id')
+    return boot_kwargs
 
 
 def find_servers(conn, tag):
@@ -410,7 +425,8 @@ class CrossRegionRelocationExecutor(base.Executor):
                 extra_metadata={FROM_METADATA: field(server, 'id')},
                 tags=[tag],
                 availability_zone=params.get('availability_zone'))
-            target = tgt.compute.create_server(**kwargs)
+            target = tgt.compute.create_server(
+                **resolve_flavor(tgt, kwargs))
             LOG.info('Relocation %s: booting %s in the target region', key,
                      field(target, 'id'))
         target_id = field(target, 'id')

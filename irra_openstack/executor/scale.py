@@ -223,6 +223,7 @@ class CrossRegionScaleExecutor(base.Executor):
             kwargs = relocation.boot_arguments(
                 template, mapping, key, image_id=image_id,
                 extra_metadata={self.app_label: app}, tags=[tag])
+            relocation.resolve_flavor(conn, kwargs)
             base_name = '%s-%s' % (app, key.rsplit(':', 1)[-1][:8])
             for index in range(size - len(members)):
                 kwargs['name'] = '%s-%d' % (base_name, index)

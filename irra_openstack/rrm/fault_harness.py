@@ -135,6 +135,15 @@ class ComputeProxy:
         body = self._request('POST', '/servers', {'server': server}).body
         return Resource(body['server'])
 
+    def find_flavor(self, name_or_id, ignore_missing=True):
+        """The flavor with this ID or name, or None."""
+        try:
+            return Resource(id=self._flavor_id(name_or_id))
+        except LookupError:
+            if ignore_missing:
+                return None
+            raise
+
     def _flavor_id(self, flavor):
         for item in self._request('GET', '/flavors/detail').body['flavors']:
             if flavor in (item['id'], item['name']):

@@ -80,7 +80,7 @@ class RelocationTest(testtools.TestCase):
         outcome = self.executor().execute(self.action())
         self.assertEqual(S.SUCCEEDED, outcome.state, outcome.error)
         kwargs = self.tgt.compute.created
-        self.assertEqual('flavor-b', kwargs['flavor_id'])
+        self.assertEqual('id-of-flavor-b', kwargs['flavor_id'])
         self.assertEqual([{'uuid': 'uuid-b'}], kwargs['networks'])
         self.assertEqual([{'name': 'default'}, {'name': 'web-b'}],
                          kwargs['security_groups'])

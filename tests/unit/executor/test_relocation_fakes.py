@@ -63,6 +63,10 @@ class FakeCompute:
                         flavor={'original_name': kwargs['flavor_id']},
                         kwargs=kwargs)
 
+    def find_flavor(self, name_or_id, ignore_missing=True):
+        self.calls.append('find_flavor')
+        return {'id': 'id-of-%s' % name_or_id}
+
     def delete_server(self, server_id, ignore_missing=True):
         self._maybe_fail('delete_server')
         self.servers_by_id.pop(server_id, None)

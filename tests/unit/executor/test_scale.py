@@ -59,7 +59,7 @@ class ScaleTest(testtools.TestCase):
         self.assertEqual(3, outcome.details['changed'])
         created = self.b.compute.created
         self.assertEqual('img-b', created['image_id'])
-        self.assertEqual('flavor-b', created['flavor_id'])
+        self.assertEqual('id-of-flavor-b', created['flavor_id'])
         self.assertEqual([{'uuid': 'net-b'}], created['networks'])
         self.assertEqual('shop', created['metadata']['irra_app'])
         self.assertEqual(3, len(executor.members('b', 'shop')))
