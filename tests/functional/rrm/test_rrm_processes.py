@@ -184,18 +184,26 @@ class RRMProcessesTest(_ProcessesBase):
         self.assertEqual(constants.PlanState.SUCCEEDED,
                          plan_api.plan_get(self.plan)['state'])
         events = collections.Counter()
-        while sum(events.values()) < 16:
+        plan_changes = []
+        while sum(events.values()) + len(plan_changes) < 18:
             try:
                 publisher, event, payload = listener.received.get(
                     timeout=60)
             except queue.Empty:
-                self.fail('Notifications missing: got %s' % dict(events))
-            self.assertEqual(self.plan,
-                             payload['irra_object.data']['plan_id'])
+                self.fail('Notifications missing: got %s and %s'
+                          % (dict(events), plan_changes))
+            data = payload['irra_object.data']
+            if event == 'irra.plan.update':
+                self.assertEqual(self.plan, data['id'])
+                plan_changes.append((data['old_state'], data['state']))
+                continue
+            self.assertEqual(self.plan, data['plan_id'])
             events[(publisher.split('.', 1)[1], event)] += 1
         self.assertEqual({(r, 'irra.action.execute.%s' % e): 4
                           for r in REGIONS for e in ('start', 'end')},
                          dict(events))
+        self.assertEqual([('APPROVED', 'ONGOING'), ('ONGOING', 'SUCCEEDED')],
+                         sorted(plan_changes))
 
     def test_broker_restart_in_the_middle_of_a_wave(self):
         records = self.make_plan(REGIONS, waves=3, per_wave=4)
