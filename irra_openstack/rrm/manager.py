@@ -135,12 +135,12 @@ class RRMManager:
 
     def _has_pending(self, plan_uuid):
         try:
-            _plan, actions = plan_api.plan_actions(plan_uuid)
+            plan, actions = plan_api.plan_actions(plan_uuid)
         except Exception:
             LOG.exception('Cannot read plan %s', plan_uuid)
             return False
         return any(a['state'] == constants.ActionState.PENDING and
-                   self.runner.mine(a) for a in actions)
+                   self.runner.mine(a, plan) for a in actions)
 
     def running_plans(self):
         with self._lock:
@@ -255,7 +255,7 @@ class RRMManager:
         scope = dict(scope or {}, submitted_to=self.region)
         plan, created = self.runner.db_retry(
             plan_api.actions_ensure, plan_id, records, scope=scope)
-        mine = sum(1 for r in records if self.runner.mine(r))
+        mine = sum(1 for r in records if self.runner.mine(r, plan))
         started = self.start_plan(plan_id) if mine else False
         LOG.info('Plan %(plan)s: %(n)d action(s) received by %(region)s, '
                  '%(new)d new, %(mine)d of this region',
@@ -345,7 +345,7 @@ class RRMManager:
             if wanted is not None and key not in wanted:
                 continue
             entry = {f: _text(action[f]) for f in _STATUS_FIELDS}
-            entry['region'] = waves.action_region(action)
+            entry['region'] = waves.action_region(action, plan)
             states[key] = entry
         return {'plan': _public(plan), 'actions': states,
                 'region': self.region,

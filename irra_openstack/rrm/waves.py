@@ -188,9 +188,17 @@ def action_depends_on(action):
     return tuple((action.get('reason') or {}).get('depends_on') or ())
 
 
-def action_region(action):
-    """The region that runs an action dict, or None."""
-    return (action.get('reason') or {}).get('region')
+def action_region(action, plan=None):
+    """The region that runs an action dict, or None.
+
+    An action names its region in ``reason['region']``; one that does not
+    (a plan of one region, stored by the engine) is run by the region of
+    its plan's scope, when ``plan`` (its plan dict) is given.
+    """
+    region = (action.get('reason') or {}).get('region')
+    if region is None and plan is not None:
+        region = (plan.get('scope') or {}).get('region')
+    return region
 
 
 def action_hosts(action):
@@ -357,10 +365,14 @@ class WaveRunner:
             if plans is not None:
                 self.notifier.plan(*plans)
 
-    def mine(self, action):
-        """Whether this runner's region runs ``action``."""
-        region = action_region(action)
-        return region is None or region == self.region
+    def mine(self, action, plan=None):
+        """Whether this runner's region runs ``action`` (of ``plan``).
+
+        An action whose region is unknown is nobody's: it stays PENDING
+        (and shows with no region in ``status``) rather than be run by
+        every region that looks at it.
+        """
+        return action_region(action, plan) == self.region
 
     # Running a plan.
 
@@ -378,8 +390,8 @@ class WaveRunner:
                 self.max_parallel,
                 thread_name_prefix='rrm-%s' % self.region) as pool:
             while True:
-                _plan, actions = plan_api.plan_actions(plan_uuid)
-                mine = [a for a in actions if self.mine(a)]
+                plan, actions = plan_api.plan_actions(plan_uuid)
+                mine = [a for a in actions if self.mine(a, plan)]
                 states = {a['idempotency_key']: a['state'] for a in actions}
                 self._collect(running)
                 if not self._stopping.is_set():
@@ -395,9 +407,9 @@ class WaveRunner:
                     self.sleep(self.poll_interval)
         # A safety net: the last action to end settles the plan already.
         self.db_retry(plan_api.plan_settle, plan_uuid)
-        _plan, actions = plan_api.plan_actions(plan_uuid)
+        plan, actions = plan_api.plan_actions(plan_uuid)
         return dict(collections.Counter(a['state'] for a in actions
-                                        if self.mine(a)))
+                                        if self.mine(a, plan)))
 
     def _collect(self, running):
         for future in [f for f in running if f.done()]:
@@ -539,13 +551,13 @@ class WaveRunner:
 
         :returns: {key: state} after the change.
         """
-        _plan, actions = plan_api.plan_actions(plan_uuid)
+        plan, actions = plan_api.plan_actions(plan_uuid)
         wanted = None if keys is None else set(keys)
         result = {}
         for action in actions:
             key = action['idempotency_key']
-            if not self.mine(action) or (wanted is not None and
-                                         key not in wanted):
+            if not self.mine(action, plan) or (
+                    wanted is not None and key not in wanted):
                 continue
             if action['state'] == State.PENDING:
                 done = self.db_retry(
@@ -580,9 +592,14 @@ class WaveRunner:
         """
         checked, failed = 0, 0
         settled = collections.Counter()
+        plans = {}
         for action in plan_api.actions_by_state(State.ONGOING):
             key = action['idempotency_key']
-            if not self.mine(action) or key in self._running:
+            if action['plan_uuid'] not in plans:
+                plans[action['plan_uuid']] = plan_api.plan_get(
+                    action['plan_uuid'])
+            if not self.mine(action, plans[action['plan_uuid']]) or \
+                    key in self._running:
                 continue
             checked += 1
             try:
@@ -611,8 +628,8 @@ class WaveRunner:
         """Plans with PENDING actions of this region."""
         result = []
         for plan_uuid in plan_api.plans_with_actions_in(State.PENDING):
-            _plan, actions = plan_api.plan_actions(plan_uuid)
-            if any(a['state'] == State.PENDING and self.mine(a)
+            plan, actions = plan_api.plan_actions(plan_uuid)
+            if any(a['state'] == State.PENDING and self.mine(a, plan)
                    for a in actions):
                 result.append(plan_uuid)
         return result

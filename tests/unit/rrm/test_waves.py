@@ -185,6 +185,15 @@ class WaveRunnerTest(db_base.DBTestCase):
         self.runner().run_plan(self.plan)
         self.assertEqual(6, len(self.executor.calls))
 
+    def test_an_action_of_no_known_region_is_nobodys(self):
+        record = self.action('vm1')
+        del record['reason']['region']
+        self.store([record])
+        self.assertEqual({}, self.runner().run_plan(self.plan))
+        self.assertEqual([], self.runner().plans_to_resume())
+        self.assertEqual({'vm1': State.PENDING}, self.states())
+        self.assertEqual([], self.executor.calls)
+
     def test_other_regions_actions_are_left_alone(self):
         mine = self.action('vm1')
         theirs = self.action('vm2', region='R2')
@@ -318,7 +327,8 @@ class ExecutorRegistryTest(db_base.DBTestCase):
         plan = uuidutils.generate_uuid()
         record = planned.PlannedAction('relocate', 'vm1').with_key(
             plan).as_record()
-        plan_api.actions_ensure(plan, [record])
+        # No region on the action: the plan's scope says which.
+        plan_api.actions_ensure(plan, [record], scope={'region': 'R1'})
         registry = waves.ExecutorRegistry({}, region='R1')
         waves.WaveRunner('R1', registry, poll_interval=0.01).run_plan(plan)
         action = plan_api.plan_actions(plan)[1][0]
