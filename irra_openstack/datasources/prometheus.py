@@ -1,14 +1,27 @@
 """The ``prometheus`` datasource: PromQL ``query_range``, batched.
 
-One request per metric per region: a range query that aggregates the
-metric ``by`` the label that names the VM, so that every VM of the region
-comes back in one answer::
+One request per metric per region. By default (``raw_samples``) it is an
+instant query of a range selector over the whole window, which returns
+the raw samples of every series of the region at once::
+
+    ceilometer_cpu[86700s]       (at time = the end of the window)
+
+and irra puts them on its grid (:func:`base.samples_to_grid`: the mean of
+a gauge's samples in a step, the last value of a counter's), then sums (a
+counter) or averages (a gauge) the series that share the label that names
+the VM, such as a VM's disks or interfaces. Prometheus only reads and
+encodes the samples; it evaluates nothing at every step. Without
+``raw_samples``, or for a PromQL expression, it is a range query that
+aggregates the metric ``by`` that label::
 
     sum by (resource) (last_over_time(ceilometer_cpu[300s]))
 
 evaluated at the end of every step of the window. Gauges use
 ``avg_over_time`` (the mean of the step), counters ``last_over_time`` (the
 last value of the step; irra turns it into a rate, handling resets).
+
+Answers are decoded with one flat numpy conversion of all the samples,
+not one array per series.
 
 A metric's source is ``SELECTOR [by LABEL]`` or a whole PromQL expression
 (anything with a parenthesis), read as a gauge, in which ``$step`` is the
@@ -19,6 +32,8 @@ Keystone-protected Prometheus API such as Aetos: the session adds the
 token, the paths are the same.
 """
 
+import itertools
+import math
 import re
 
 import numpy as np
@@ -131,6 +146,9 @@ class PrometheusDatasource(base.Datasource):
     :param label: the label that names a VM (default: the preset's).
     :param region_label: if set, every selector gets
         ``region_label="<region>"``, for a Prometheus shared by regions.
+    :param raw_samples: read a plain selector's raw samples with one
+        instant query of a range selector and put them on the grid in
+        irra (default); False evaluates a range query at every step.
     """
 
     name = 'prometheus'
@@ -139,7 +157,7 @@ class PrometheusDatasource(base.Datasource):
 
     def __init__(self, regions, metrics=None, host_metrics=None,
                  preset='sg-core', label=None, region_label=None,
-                 vcpus_metric=None, **kwargs):
+                 vcpus_metric=None, raw_samples=True, **kwargs):
         if preset not in PRESETS:
             raise base.DatasourceError(
                 reason="unknown Prometheus preset %r; presets: %s"
@@ -153,6 +171,7 @@ class PrometheusDatasource(base.Datasource):
                          **kwargs)
         self.label = label or self.preset['label']
         self.region_label = region_label
+        self.raw_samples = bool(raw_samples)
 
     def build_query(self, region, spec, step, kind='vm', resource=None):
         """The PromQL of ``spec`` for ``region`` (and one resource)."""
@@ -177,73 +196,91 @@ class PrometheusDatasource(base.Datasource):
         return 'avg by (%s) (avg_over_time(%s[%s]))' % (
             label, selector, win), label
 
+    def raw_selector(self, region, spec, kind='vm', resource=None):
+        """``(selector, label)`` of a plain selector, or None.
+
+        None for a PromQL expression, which only a range query can
+        evaluate.
+        """
+        default_label = self.label if kind == 'vm' else 'instance'
+        expr, label, is_expr = parse_source(spec.source, default_label)
+        if is_expr:
+            return None
+        matchers = {}
+        if self.region_label:
+            matchers[self.region_label] = region.name
+        if resource is not None:
+            matchers[label] = resource
+        return add_matchers(expr, matchers), label
+
     def query(self, region, spec, start, end, step, kind='vm'):
-        q, label = self.build_query(region, spec, step, kind)
-        return self._range(region, spec, q, label, start, end, step)
+        return self._query(region, spec, start, end, step, kind, None)
 
     def query_one(self, region, spec, start, end, step, resource,
                   kind='vm'):
+        return self._query(region, spec, start, end, step, kind, resource)
+
+    def _query(self, region, spec, start, end, step, kind, resource):
+        raw = (self.raw_selector(region, spec, kind, resource)
+               if self.raw_samples else None)
+        if raw is not None:
+            return self._raw(region, spec, raw[0], raw[1], start, end,
+                             step)
         q, label = self.build_query(region, spec, step, kind,
                                     resource=resource)
         return self._range(region, spec, q, label, start, end, step)
 
-    def _range(self, region, spec, q, label, start, end, step):
-        # Evaluated at the end of each step: the value of [t, t + step)
-        # is the evaluation at t + step.
-        params = {'query': q, 'start': int(start) + int(step),
-                  'end': int(end), 'step': int(step)}
+    def _request(self, region, spec, path, params):
         try:
-            answer = self.client(region).request(
-                'POST', '/api/v1/query_range', params=params)
+            return self.client(region).request('POST', path, params=params)
         except base.DatasourceError as exc:
             if exc.kwargs.get('status') in (400, 422):
                 raise base.DatasourceError(
                     reason="Prometheus in %s rejected the query for %s: "
                            "%s" % (region.name, spec.name, exc))
             raise
-        try:
-            if answer.get('status') != 'success':
-                raise base.MalformedResponse(
-                    reason="Prometheus in %s answered status %r: %s"
-                    % (region.name, answer.get('status'),
-                       answer.get('error')))
-            data = answer['data']
-            if data.get('resultType') != 'matrix':
-                raise base.MalformedResponse(
-                    reason="Prometheus in %s answered a %r, not a matrix"
-                    % (region.name, data.get('resultType')))
-            result = data['result']
-        except (AttributeError, KeyError, TypeError):
-            raise base.MalformedResponse(
-                reason="Prometheus in %s answered something that is not a "
-                       "query_range result" % region.name)
-        if not result:
-            raise base.UnknownMetric(
-                reason="Prometheus in %s has no series for %s (%s)"
-                % (region.name, spec.name, q))
-        resources, parts = [], []
-        for series in result:
-            try:
-                rid = series['metric'][label]
-                arr = np.array(series['values'], dtype=np.float64)
-            except KeyError:
-                raise base.MalformedResponse(
-                    reason="Prometheus in %s answered a series of %s "
-                           "without the label %r" % (region.name,
-                                                     spec.name, label))
-            except (TypeError, ValueError):
-                raise base.MalformedResponse(
-                    reason="Prometheus in %s answered malformed values "
-                           "for %s" % (region.name, spec.name))
-            if arr.ndim != 2 or arr.shape[1] != 2:
-                if arr.size == 0:
-                    continue
-                raise base.MalformedResponse(
-                    reason="Prometheus in %s answered values of shape %s "
-                           "for %s" % (region.name, arr.shape, spec.name))
-            resources.append(str(rid))
-            parts.append((arr[:, 0] - step, arr[:, 1]))
-        return base.Series.from_lists(resources, parts)
+
+    def _raw(self, region, spec, selector, label, start, end, step):
+        """Every raw sample in ``[start, end]``, one request, on the grid.
+
+        Series that share ``label`` (a VM's disks or interfaces) are
+        combined step by step: counters summed, gauges averaged, as
+        ``sum by`` / ``avg by`` would.
+        """
+        window = max(1, int(math.ceil(end - start)))
+        q = '%s[%ds]' % (selector, window)
+        answer = self._request(region, spec, '/api/v1/query',
+                               {'query': q, 'time': '%.3f' % end})
+        names, lens, times, values = _decode_matrix(answer, region.name,
+                                                    spec.name, label, q)
+        sidx = np.repeat(np.arange(len(names)), lens)
+        if len(set(names)) == len(names):
+            # One series per resource: the base puts them on the grid.
+            return base.Series(names, sidx, times, values)
+        n_steps = max(1, int(math.ceil((end - start) / step)))
+        grid, _stats = base.samples_to_grid(
+            sidx, times, values, len(names), start, n_steps, step,
+            how='last' if spec.is_counter else 'mean')
+        uniq, group = np.unique(np.asarray(names, dtype=object),
+                                return_inverse=True)
+        grid = _combine(grid, group.reshape(-1), len(uniq),
+                        'sum' if spec.is_counter else 'mean')
+        # One value per step, at the middle of the step (so that a clock
+        # offset in float seconds cannot move it to the next one).
+        r, k = np.nonzero(~np.isnan(grid))
+        return base.Series([str(x) for x in uniq], r,
+                           start + (k + 0.5) * step, grid[r, k])
+
+    def _range(self, region, spec, q, label, start, end, step):
+        # Evaluated at the end of each step: the value of [t, t + step)
+        # is the evaluation at t + step.
+        params = {'query': q, 'start': int(start) + int(step),
+                  'end': int(end), 'step': int(step)}
+        answer = self._request(region, spec, '/api/v1/query_range', params)
+        names, lens, times, values = _decode_matrix(answer, region.name,
+                                                    spec.name, label, q)
+        ridx = np.repeat(np.arange(len(names)), lens)
+        return base.Series(names, ridx, times - step, values)
 
     @classmethod
     def get_config_opts(cls):
@@ -261,6 +298,16 @@ class PrometheusDatasource(base.Datasource):
             cfg.StrOpt('region_label', default=None,
                        help='For a Prometheus shared by regions: the label '
                             'that holds the region name.'),
+            cfg.BoolOpt('raw_samples', default=True,
+                        help='Read a metric given as a plain selector as '
+                             'its raw samples, with one instant query of a '
+                             'range selector over the window, and put them '
+                             'on the grid in irra. This spares Prometheus '
+                             'the evaluation at every step of a range '
+                             'query. False: a query_range of '
+                             'avg_over_time (gauges) or last_over_time '
+                             '(counters). PromQL expressions always use '
+                             'query_range.'),
             cfg.BoolOpt('keystone_auth', default=False,
                         help='Send a Keystone token (from the '
                              '[datasources_auth] credentials), as a '
@@ -285,3 +332,71 @@ class PrometheusDatasource(base.Datasource):
                      'Required for a plain Prometheus, which is not in '
                      'the Keystone catalog.'),
         ]
+
+
+def _decode_matrix(answer, region, metric, label, query):
+    """``(names, lens, times, values)`` of a Prometheus matrix answer.
+
+    ``names`` is the ``label`` of each series, ``lens`` its number of
+    samples; ``times`` and ``values`` are all the samples, series after
+    series, converted by one numpy call.
+    """
+    try:
+        if answer.get('status') != 'success':
+            raise base.MalformedResponse(
+                reason="Prometheus in %s answered status %r: %s"
+                % (region, answer.get('status'), answer.get('error')))
+        data = answer['data']
+        if data.get('resultType') != 'matrix':
+            raise base.MalformedResponse(
+                reason="Prometheus in %s answered a %r, not a matrix"
+                % (region, data.get('resultType')))
+        result = data['result']
+        names = [str(series['metric'][label]) for series in result]
+        samples = [series['values'] for series in result]
+    except KeyError:
+        raise base.MalformedResponse(
+            reason="Prometheus in %s answered a series of %s without the "
+                   "label %r" % (region, metric, label))
+    except (AttributeError, TypeError):
+        raise base.MalformedResponse(
+            reason="Prometheus in %s answered something that is not a "
+                   "query result" % region)
+    if not result:
+        raise base.UnknownMetric(
+            reason="Prometheus in %s has no series for %s (%s)"
+            % (region, metric, query))
+    try:
+        lens = np.fromiter(map(len, samples), np.int64, len(samples))
+        pairs = itertools.chain.from_iterable(samples)
+        widths = np.fromiter(map(len, pairs), np.int64, int(lens.sum()))
+        if widths.size and (widths != 2).any():
+            raise ValueError('a sample is not [time, value]')
+        flat = np.array(list(itertools.chain.from_iterable(
+            itertools.chain.from_iterable(samples))), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise base.MalformedResponse(
+            reason="Prometheus in %s answered malformed values for %s (%s)"
+            % (region, metric, exc))
+    flat = flat.reshape(-1, 2)
+    keep = lens > 0
+    if not keep.all():
+        names = [n for n, k in zip(names, keep) if k]
+        lens = lens[keep]
+    return names, lens, flat[:, 0], flat[:, 1]
+
+
+def _combine(grid, group, n_groups, how):
+    """Rows of ``grid`` that share a ``group`` summed or averaged.
+
+    NaN is left out; a step where every row of a group is NaN stays NaN.
+    """
+    ok = ~np.isnan(grid)
+    tot = np.zeros((n_groups, grid.shape[1]))
+    cnt = np.zeros((n_groups, grid.shape[1]))
+    np.add.at(tot, group, np.where(ok, grid, 0.0))
+    np.add.at(cnt, group, ok)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        if how == 'sum':
+            return np.where(cnt > 0, tot, np.nan)
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
