@@ -501,7 +501,7 @@ class WaveRunner:
             executor = self.executors(action['action_type'])
             outcome = executor.execute(action)
             deadline = self.clock() + self.action_timeout
-            while outcome.state == State.ONGOING:
+            while outcome.state in (State.ONGOING, State.PENDING):
                 if self.clock() >= deadline:
                     executor.cancel(action)
                     return base.Outcome(
@@ -509,7 +509,12 @@ class WaveRunner:
                         error='still ONGOING after %d s; cancelled'
                               % self.action_timeout)
                 self.sleep(self.poll_interval)
-                outcome = executor.reconcile(action)
+                if outcome.state == State.PENDING:
+                    # The executor found that the work never started (its
+                    # reconcile() says so only when starting is safe).
+                    outcome = executor.execute(action)
+                else:
+                    outcome = executor.reconcile(action)
             return outcome
         except exception.IrraError as exc:
             return base.Outcome(state=State.FAILED, error=str(exc))
@@ -611,7 +616,21 @@ class WaveRunner:
                 LOG.warning('Cannot reconcile action %(key)s: %(exc)s',
                             {'key': key, 'exc': exc})
                 continue
-            if outcome.state in State.FINAL:
+            if outcome.state == State.PENDING:
+                # Claimed, then the process died before the executor
+                # started anything: run it now, under the same claim.
+                with self._lock:
+                    if key in self._running:
+                        continue
+                    self._running.add(key)
+                try:
+                    outcome = self._execute(action)
+                    self._finish(action, outcome, reconciling=True)
+                finally:
+                    with self._lock:
+                        self._running.discard(key)
+                settled[outcome.state] += 1
+            elif outcome.state in State.FINAL:
                 if key in self._running:
                     continue
                 self._finish(action, outcome, reconciling=True)

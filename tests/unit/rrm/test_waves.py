@@ -258,6 +258,17 @@ class WaveRunnerTest(db_base.DBTestCase):
         self.assertEqual({}, report['settled'])
         self.assertEqual({'vm1': State.ONGOING}, self.states())
 
+    def test_reconcile_runs_a_claimed_action_that_never_started(self):
+        record = self.action('vm1')
+        self.store([record])
+        # Claimed, then the process died before the executor began.
+        plan_api.action_claim(record['idempotency_key'])
+        self.executor.outcomes['reconcile:vm1'] = State.PENDING
+        report = self.runner().reconcile()
+        self.assertEqual({State.SUCCEEDED: 1}, report['settled'])
+        self.assertEqual([record['idempotency_key']], self.executor.calls)
+        self.assertEqual({'vm1': State.SUCCEEDED}, self.states())
+
     def test_ongoing_outcome_is_polled_until_final(self):
         self.executor.outcomes['vm1'] = State.ONGOING
         self.store([self.action('vm1')])
