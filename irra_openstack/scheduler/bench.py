@@ -387,6 +387,11 @@ def run(hosts=1000, requests=200, refresh_hosts=10000, seed=0, rounds=3,
         conf.set_override('connection', url, group='irra_scheduler')
         # No background refresh while timing: the refresh is timed alone.
         conf.set_override('refresh_interval', 86400, group='irra_scheduler')
+        # In a live cloud the engine publishes a new snapshot every few
+        # minutes; here the one snapshot must not turn stale (fail-open,
+        # where the filter and weigher do nothing) during a long run.
+        conf.set_override('max_snapshot_age', 10 ** 8,
+                          group='irra_scheduler')
         snapshot.reset_loaders()
         ours_filter = available['PredictiveHeadroomFilter']()
         ours_weigher = weight_handler.get_matching_classes([WEIGHER])[0]()
@@ -461,6 +466,10 @@ def run(hosts=1000, requests=200, refresh_hosts=10000, seed=0, rounds=3,
                         progress(r * requests + k + 1, rounds * requests)
                 for side, total in totals.items():
                     round_totals[side].append(total)
+                if snapshot.get_loader(conf).usable()[0] is None:
+                    raise RuntimeError('The headroom snapshot became '
+                                       'unusable during the run: the '
+                                       'filter and weigher failed open.')
         refresh = _time_refresh(conf, refresh_hosts, rng, directory)
         db_api.dispose()
         snapshot.reset_loaders()
