@@ -236,6 +236,20 @@ class FairnessTest(base.TestCase):
                          out['policies']['watcher:x'])
         self.assertIn('overload_host_minutes', out['policies']['none'])
 
+    def test_watcher_missing_is_an_error_entry(self):
+        from irra_openstack.engine.peers import watcher
+
+        def missing(name):
+            raise watcher.WatcherMissing(reason='No module named watcher')
+
+        self.patch(watcher, 'strategy_class', missing)
+        built = replay_policies.make_policies(
+            ['none', 'watcher:workload_balance'], 300)
+        out = replay.run(self.w, self.cluster, built)
+        error = out['policies']['watcher:workload_balance']['error']
+        self.assertIn('pip install python-watcher==17.0.0', error)
+        self.assertIn('overload_host_minutes', out['policies']['none'])
+
     def test_unknown_policy(self):
         exc = self.assertRaises(replay.ReplayError,
                                 replay_policies.make_policies, ['magic'],
