@@ -141,21 +141,36 @@ class BenchCommands:
                       'disk_read_bps, net_in_bps).')
     @common.args('--servers', default='gnocchi,prometheus', metavar='A,B',
                  help='Real servers to start and load (default both).')
+    @common.args('--parallel', type=int, default=4, metavar='N',
+                 help='Requests in flight at once, for the batched pull '
+                      'and the per-VM loop alike (default 4).')
+    @common.args('--gnocchi-chunks', type=int, default=4, metavar='N',
+                 help='Parts of each Gnocchi metric request, by UUID '
+                      'range (default 4).')
+    @common.args('--gnocchi-processes', type=int, default=4, metavar='N',
+                 help="uWSGI processes of Gnocchi's API (default 4).")
     @common.args('--json', dest='json_out', default=None, metavar='OUT',
                  help='Also write the result to this JSON file.')
     def datasource(self, vms=2000, hours=24.0, step=300,
                    metrics='cpu_util,mem_used', servers='gnocchi,prometheus',
+                   parallel=4, gnocchi_chunks=4, gnocchi_processes=4,
                    json_out=None):
         """Batched vs per-VM pulls from real Gnocchi and Prometheus."""
         import sys
 
         from irra_openstack.datasources import bench as ds_bench
 
+        if min(parallel, gnocchi_chunks, gnocchi_processes, vms) < 1:
+            print('--parallel, --gnocchi-chunks, --gnocchi-processes and '
+                  '--vms must be at least 1', file=sys.stderr)
+            return 1
         result = ds_bench.run(
             n_vms=vms, hours=hours, step=step,
             metrics=[m.strip() for m in metrics.split(',') if m.strip()],
             which=[s.strip() for s in servers.split(',') if s.strip()],
-            progress=lambda msg: print(msg, file=sys.stderr))
+            progress=lambda msg: print(msg, file=sys.stderr),
+            gnocchi_chunks=gnocchi_chunks,
+            gnocchi_processes=gnocchi_processes, parallel=parallel)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:
             with open(json_out, 'w') as f:

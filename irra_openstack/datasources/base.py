@@ -527,6 +527,21 @@ class Series:
         return cls([], np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
 
     @classmethod
+    def concat(cls, parts):
+        """The series of disjoint sets of resources, as one."""
+        parts = [p for p in parts if len(p.resources)]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls.empty()
+        offsets = np.cumsum([0] + [len(p.resources) for p in parts[:-1]])
+        return cls([r for p in parts for r in p.resources],
+                   np.concatenate([p.ridx + o
+                                   for p, o in zip(parts, offsets)]),
+                   np.concatenate([p.times for p in parts]),
+                   np.concatenate([p.values for p in parts]))
+
+    @classmethod
     def from_lists(cls, resources, per_resource):
         """From ``[(times, values)]`` in the order of ``resources``."""
         if not resources:
@@ -558,7 +573,7 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
     :param vcpus_metric: spec of a gauge that gives each VM's vCPU count,
         for the VMs whose count is not given to :meth:`fetch`.
     :param parallel: requests of one region in flight at once (its
-        metrics); 1 asks one after the other.
+        metrics, or their parts); 1 asks one after the other.
     :param compress: ask for gzip answers (worth it across a slow
         network; on a fast one it only costs the server CPU).
     """
@@ -621,6 +636,18 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
 
         :raises DatasourceError: or a subclass, on any failure.
         """
+
+    def query_parts(self, region, spec, kind='vm'):
+        """How a region's batched request of ``spec`` is split.
+
+        A list of part keys for :meth:`query_part`, or ``[None]`` (the
+        default): one request, :meth:`query`, for the whole region.
+        """
+        return [None]
+
+    def query_part(self, region, spec, start, end, step, part, kind='vm'):
+        """One part (of :meth:`query_parts`) of the batched request."""
+        raise NotImplementedError()
 
     def query_one(self, region, spec, start, end, step, resource,
                   kind='vm'):
@@ -704,29 +731,60 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
                 and not any('vcpus' in a for a in attributes.values())):
             todo.append((None, self.vcpus_metric))
 
-        def one(item):
-            name, spec = item
+        # The jobs: each metric's batched request, or its parts when the
+        # plugin splits a region (:meth:`query_parts`), or, for the per-VM
+        # comparison, one request per resource. They all share one pool:
+        # at most ``parallel`` requests of the region in flight.
+        jobs = []
+        for i, (name, spec) in enumerate(todo):
+            parts = (self.query_parts(region, spec, kind)
+                     if one_by_one is None else list(one_by_one))
+            jobs.extend((i, part) for part in parts)
+
+        def one(job):
+            i, part = job
+            name, spec = todo[i]
             lead = step if spec.is_counter else 0
+            q_start, q_end = start - lead + skew, end + skew
             try:
-                return name, spec, self._query_series(
-                    region, spec, start - lead + skew, end + skew, step,
-                    kind, one_by_one), None
+                if one_by_one is not None:
+                    s = self.query_one(region, spec, q_start, q_end, step,
+                                       part, kind=kind)
+                    if not len(s.times):
+                        s = Series.empty()
+                elif part is None:
+                    s = self.query(region, spec, q_start, q_end, step,
+                                   kind=kind)
+                else:
+                    s = self.query_part(region, spec, q_start, q_end, step,
+                                        part, kind=kind)
+                return i, s, None
             except DatasourceError as exc:
-                return name, spec, None, str(exc)
+                return i, None, str(exc)
             except Exception as exc:  # noqa: broad - never escape a cycle
                 LOG.exception('%s: unexpected error reading %s in %s',
                               self.name, name, region.name)
-                return name, spec, None, 'unexpected %s: %s' % (
+                return i, None, 'unexpected %s: %s' % (
                     type(exc).__name__, exc)
 
-        # The metrics' requests overlap (at most ``parallel`` at a time):
-        # the server works on one while irra parses another.
-        if self.parallel > 1 and len(todo) > 1:
+        # The requests overlap (at most ``parallel`` at a time): the
+        # server works on one while irra parses another.
+        if self.parallel > 1 and len(jobs) > 1:
             with futures.ThreadPoolExecutor(
-                    min(self.parallel, len(todo))) as pool:
-                answers = list(pool.map(one, todo))
+                    min(self.parallel, len(jobs))) as pool:
+                done = list(pool.map(one, jobs))
         else:
-            answers = [one(item) for item in todo]
+            done = [one(job) for job in jobs]
+        pieces = [[] for _ in todo]
+        errors = [None] * len(todo)
+        for i, series, error in done:
+            if error is not None:
+                errors[i] = errors[i] or error
+            else:
+                pieces[i].append(series)
+        answers = [(name, spec, None if errors[i] else
+                    Series.concat(pieces[i]), errors[i])
+                   for i, (name, spec) in enumerate(todo)]
         vcpus_series = None
         for name, spec, series, error in answers:
             if name is None:            # the prefetched vCPU counts
@@ -800,19 +858,6 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
                    if n in specs_all},
             attributes=attrs)
         return frame, missing
-
-    def _query_series(self, region, spec, start, end, step, kind,
-                      one_by_one):
-        if one_by_one is None:
-            return self.query(region, spec, start, end, step, kind=kind)
-        parts = []
-        for r in one_by_one:
-            s = self.query_one(region, spec, start, end, step, r,
-                               kind=kind)
-            if len(s.times):
-                parts.append((r, s.times, s.values))
-        return Series.from_lists([p[0] for p in parts],
-                                 [(p[1], p[2]) for p in parts])
 
     def _vcpus(self, region, res_names, attributes, start, end, step, kind,
                missing, prefetched=None):

@@ -1,12 +1,22 @@
 """The ``gnocchi`` datasource: Ceilometer's metrics stored in Gnocchi.
 
-One request per metric per region: ``POST /v1/aggregates`` with
-``groupby`` over the resources of a resource type, so that Gnocchi answers
-for every VM of the region at once::
+One request per metric per region: ``POST /v1/aggregates`` over the
+resources of a resource type, so that Gnocchi answers for every VM of the
+region at once. A metric of the VM itself asks for each resource's own
+series, without ``groupby``::
 
-    POST /v1/aggregates?groupby=id&start=...&stop=...&granularity=300
-    {"resource_type": "instance",
-     "operations": "(aggregate sum (metric cpu mean))"}
+    POST /v1/aggregates?start=...&stop=...&granularity=300
+    {"resource_type": "instance", "search": ...,
+     "operations": "(metric cpu mean)"}
+
+which Gnocchi answers as ``{"measures": {id: {"cpu": {"mean": [...]}}}}``
+from one pass over all the series. (With ``groupby=id`` it would run its
+whole aggregation once per VM: the same answer, at a higher cost.) A
+per-device metric is grouped::
+
+    POST /v1/aggregates?groupby=instance_id&...
+    {"resource_type": "instance_disk",
+     "operations": "(aggregate sum (metric disk.device.read.bytes mean))"}
 
 A metric's source is ``NAME[@RESOURCE_TYPE[/GROUPBY]]``: the Ceilometer
 metric name, the Gnocchi resource type (default ``instance``) and the
@@ -17,6 +27,8 @@ by ``instance_id`` and summed over a VM's disks or interfaces.
 """
 
 import datetime
+import itertools
+import uuid
 
 import numpy as np
 from oslo_config import cfg
@@ -80,6 +92,10 @@ class GnocchiDatasource(base.Datasource):
         archive policy keeps it).
     :param search: an optional Gnocchi search filter (a dict), e.g. to
         skip deleted instances.
+    :param chunks: split each metric's request of a region into this many
+        requests, by ranges of the resources' UUIDs (of the VM's id, or
+        of the ``instance_id`` that groups its devices), asked
+        concurrently within ``parallel``. 1: one request per metric.
     """
 
     name = 'gnocchi'
@@ -89,21 +105,23 @@ class GnocchiDatasource(base.Datasource):
 
     def __init__(self, regions, metrics=None, host_metrics=None,
                  aggregation='mean', counter_aggregation='mean',
-                 search=None, vcpus_metric=VCPUS_METRIC, **kwargs):
+                 search=None, vcpus_metric=VCPUS_METRIC, chunks=1,
+                 **kwargs):
         super().__init__(regions, metrics=metrics,
                          host_metrics=host_metrics,
                          vcpus_metric=vcpus_metric, **kwargs)
         self.aggregation = aggregation
         self.counter_aggregation = counter_aggregation
         self.search = search
+        self.chunks = max(1, int(chunks))
 
-    def _body_params(self, spec, start, end, step, search):
-        metric, rtype, group = parse_source(spec.source)
+    def _body_params(self, spec, start, end, step, search, group=True):
+        metric, rtype, groupby = parse_source(spec.source)
         agg = (self.counter_aggregation if spec.is_counter
                else self.aggregation)
+        op = '(metric %s %s)' % (metric, agg)
         body = {'resource_type': rtype,
-                'operations': '(aggregate sum (metric %s %s))'
-                % (metric, agg)}
+                'operations': ('(aggregate sum %s)' % op) if group else op}
         # Gnocchi needs a search with a resource type: the resources alive
         # at some time in the window (so VMs deleted in mid-window count).
         alive = {'or': [{'=': {'ended_at': None}},
@@ -113,11 +131,35 @@ class GnocchiDatasource(base.Datasource):
                   'granularity': int(step), 'needed_overlap': 0,
                   'fill': 'dropna', 'details': 'false',
                   'use_history': 'false'}
-        return metric, group, body, params
+        return metric, agg, groupby, body, params
 
     def query(self, region, spec, start, end, step, kind='vm'):
-        metric, group, body, params = self._body_params(
-            spec, start, end, step, self.search)
+        return self._query(region, spec, start, end, step, self.search)
+
+    def query_parts(self, region, spec, kind='vm'):
+        """``chunks`` ranges of the resource UUIDs, or ``[None]``."""
+        if self.chunks <= 1:
+            return [None]
+        bounds = [str(uuid.UUID(int=(k << 128) // self.chunks))
+                  for k in range(1, self.chunks)]
+        return list(zip([None] + bounds, bounds + [None]))
+
+    def query_part(self, region, spec, start, end, step, part, kind='vm'):
+        """The resources whose UUID (or grouping UUID) is in ``part``."""
+        group = parse_source(spec.source)[2]
+        lo, hi = part
+        cond = ([{'>=': {group: lo}}] if lo else []) + (
+            [{'<': {group: hi}}] if hi else [])
+        search = {'and': cond + ([self.search] if self.search else [])}
+        return self._query(region, spec, start, end, step, search)
+
+    def _query(self, region, spec, start, end, step, search):
+        groupby = parse_source(spec.source)[2]
+        if groupby == 'id':
+            return self._per_resource(region, spec, start, end, step,
+                                      search)
+        metric, agg, group, body, params = self._body_params(
+            spec, start, end, step, search)
         params['groupby'] = group
         answer = self._post(region, metric, body, params)
         if not isinstance(answer, list):
@@ -128,24 +170,25 @@ class GnocchiDatasource(base.Datasource):
         resources, parts = [], []
         for item in answer:
             try:
-                rid = item['group'][group]
-                points = item['measures']['measures']['aggregated']
+                resources.append(str(item['group'][group]))
+                parts.append(item['measures']['measures']['aggregated'])
             except (KeyError, TypeError):
                 raise base.MalformedResponse(
                     reason="Gnocchi in %s answered a group without "
                            "'group'.%s or aggregated measures for %s"
                     % (region.name, group, metric))
-            resources.append(str(rid))
-            parts.append(_points(points, region.name, metric))
-        return base.Series.from_lists(resources, parts)
+        return _series(resources, parts, region.name, metric)
 
     def query_one(self, region, spec, start, end, step, resource,
                   kind='vm'):
         group = parse_source(spec.source)[2]
         one = {'=': {group: resource}}
-        metric, group, body, params = self._body_params(
-            spec, start, end, step,
-            {'and': [one, self.search]} if self.search else one)
+        search = {'and': [one, self.search]} if self.search else one
+        if group == 'id':
+            return self._per_resource(region, spec, start, end, step,
+                                      search)
+        metric, agg, group, body, params = self._body_params(
+            spec, start, end, step, search)
         answer = self._post(region, metric, body, params)
         try:
             points = answer['measures']['aggregated']
@@ -153,8 +196,23 @@ class GnocchiDatasource(base.Datasource):
             raise base.MalformedResponse(
                 reason="Gnocchi in %s answered without aggregated "
                        "measures for %s" % (region.name, metric))
-        times, values = _points(points, region.name, metric)
-        return base.Series.from_lists([resource], [(times, values)])
+        return _series([resource], [points], region.name, metric)
+
+    def _per_resource(self, region, spec, start, end, step, search):
+        """Each resource's own series of a metric, in one request."""
+        metric, agg, _group, body, params = self._body_params(
+            spec, start, end, step, search, group=False)
+        answer = self._post(region, metric, body, params)
+        try:
+            by_resource = answer['measures']
+            resources = [str(r) for r in by_resource]
+            parts = [by_resource[r][metric][agg] for r in by_resource]
+        except (KeyError, TypeError, AttributeError):
+            raise base.MalformedResponse(
+                reason="Gnocchi in %s answered without the measures of "
+                       "each resource for %s %s"
+                % (region.name, metric, agg))
+        return _series(resources, parts, region.name, metric)
 
     def _post(self, region, metric, body, params):
         try:
@@ -180,6 +238,14 @@ class GnocchiDatasource(base.Datasource):
                             '(cpu, disk and network bytes). mean suits '
                             "Ceilometer's archive policies; last is more "
                             'exact where the archive policy keeps it.'),
+            cfg.IntOpt('chunks', default=1, min=1, max=256,
+                       help='Split the request of each metric of a region '
+                            "into this many requests, by ranges of the "
+                            "resources' UUIDs, asked concurrently (at most "
+                            '[datasources] parallel in flight). Gnocchi '
+                            'builds each answer in one Python thread of '
+                            'its API, so parts let several API processes '
+                            'work on one region; 1 asks once per metric.'),
             cfg.MultiStrOpt(
                 'metric', default=[],
                 help='Override or add a VM metric mapping, as '
@@ -200,22 +266,34 @@ class GnocchiDatasource(base.Datasource):
         ]
 
 
-def _points(points, region, metric):
-    """Times and values of Gnocchi's ``[[iso, granularity, value]]``."""
-    if not isinstance(points, list):
+def _series(resources, parts, region, metric):
+    """A :class:`base.Series` of Gnocchi's ``[[iso, granularity, value]]``.
+
+    ``parts`` holds each resource's list of points. All the points are
+    converted at once: the ISO 8601 stamps (UTC; the zone suffix, always
+    +00:00, is cut off by a fixed-width numpy string, since numpy does not
+    parse zones) and the values, each by one numpy call.
+    """
+    if not all(isinstance(p, list) for p in parts):
         raise base.MalformedResponse(
             reason="Gnocchi in %s answered measures of %s that are not a "
                    "list" % (region, metric))
-    if not points:
-        return np.zeros(0), np.zeros(0)
+    lens = np.fromiter(map(len, parts), np.int64, len(parts))
+    if not lens.sum():
+        return base.Series.from_lists(list(resources),
+                                      [([], [])] * len(resources))
     try:
-        # UTC ISO 8601; the zone suffix (always +00:00) is cut off
-        # because numpy does not parse zones.
-        stamps = np.array([str(p[0])[:19] for p in points],
-                          dtype='datetime64[s]')
-        values = np.array([p[2] for p in points], dtype=np.float64)
+        points = list(itertools.chain.from_iterable(parts))
+        widths = np.fromiter(map(len, points), np.int64, len(points))
+        if (widths != 3).any():
+            raise ValueError('a point is not [time, granularity, value]')
+        stamps, _gran, values = zip(*points)
+        times = np.array(stamps, dtype='U19').astype('datetime64[s]')
+        values = np.array(values, dtype=np.float64)
     except (TypeError, ValueError, IndexError) as exc:
         raise base.MalformedResponse(
             reason="Gnocchi in %s answered malformed measures of %s (%s)"
             % (region, metric, exc))
-    return stamps.astype(np.int64).astype(np.float64), values
+    return base.Series(list(resources),
+                       np.repeat(np.arange(len(resources)), lens),
+                       times.astype(np.int64).astype(np.float64), values)

@@ -128,7 +128,8 @@ def build_datasource(conf, name=None, session=None):
     if name == 'gnocchi':
         from irra_openstack.datasources import gnocchi as mod
         kwargs.update(aggregation=group.aggregation,
-                      counter_aggregation=group.counter_aggregation)
+                      counter_aggregation=group.counter_aggregation,
+                      chunks=group.chunks)
         vm_defaults = mod.DEFAULT_METRICS
     else:
         from irra_openstack.datasources import prometheus as mod

@@ -205,7 +205,7 @@ class GnocchiServer:
             [os.path.join(bin_dir, 'uwsgi'), '--http',
              '127.0.0.1:%d' % self.port, '--http-keepalive',
              '--so-keepalive', '--add-header', 'Connection: Keep-Alive',
-             '--master', '--die-on-term',
+             '--master', '--die-on-term', '--http-timeout', '900',
              '--processes', str(self.api_processes), '--threads', '2',
              '--lazy-apps', '--need-app', '--wsgi', 'gnocchi.rest.wsgi',
              '--pyargv', '--config-file %s' % conf, '-H',
