@@ -402,6 +402,9 @@ def run(values, start, step, epoch_known, horizon, make_irra, level=0.9,
                 f.epoch_known = epoch_known
                 t0 = time.perf_counter()
                 f._start = start
+                # The same model as irra's gbm (the same training budget
+                # for this many series), without the conformal step.
+                f._n_now = n_series
                 f._train_on(f._check_history(train), start, test_start)
                 fit_s = time.perf_counter() - t0
                 t0 = time.perf_counter()

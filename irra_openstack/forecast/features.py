@@ -99,7 +99,7 @@ class Design(object):
         names += ['q%d_%d' % (int(q * 100), w) for w, qs in QUANTILES
                   for q in qs]
         names += ['sday', 'sday3', 'sday_origin', 'sdays', 'sdays_origin',
-                  'sweek']
+                  'sweek', 'smedian']
         names += ['tod_%s%d' % (f, j) for j in (1, 2, 3)
                   for f in ('sin', 'cos')]
         if self.epoch_known:
@@ -233,6 +233,11 @@ class Design(object):
         cols.append(rel(stats.nanmean_at(row, src_origin[:, None] - days)))
         kw = h // (7 * period) + 1
         cols.append(rel(stats.value(row, target - kw * 7 * period)))
+        # Seasonal median: the same time of day (and the steps either
+        # side) over the past days, robust to a burst on one of them.
+        around = (days[:, :, None] + np.arange(-1, 2)[None, None, :]
+                  ).reshape(1, -1)
+        cols.append(rel(stats.nanmedian_at(row, src[:, None] - around)))
         # Calendar.
         seconds = self.start + (target + offset) * self.step
         tod = (seconds % DAY) / float(DAY)
@@ -354,6 +359,11 @@ class _Stats(object):
             floor = 1e-3 * (np.abs(last) + 1e-3)
             s = np.where(np.isfinite(s), s, 0.0)
             return np.maximum(s, np.where(np.isfinite(floor), floor, 1e-6))
+
+    def nanmedian_at(self, row, t):
+        """Median over the last axis of ``hist[row, t]`` ignoring NaN."""
+        vals = self.value(np.repeat(row[:, None], t.shape[1], 1), t)
+        return _sorted_quantiles(vals, (0.5,))[0]
 
     def nanmean_at(self, row, t):
         """Mean over the last axis of ``hist[row, t]`` ignoring NaN."""

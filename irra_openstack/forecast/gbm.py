@@ -76,12 +76,12 @@ class GBMForecaster(pooled.PooledForecaster):
                             'calibrated on.'),
         ]
 
-    def _model(self, loss, quantile=None):
+    def _model(self, loss, quantile=None, max_iter=None):
         from sklearn import ensemble  # imported late: a heavy import
 
         kw = {'quantile': quantile} if quantile is not None else {}
         return ensemble.HistGradientBoostingRegressor(
-            loss=loss, max_iter=self.max_iter,
+            loss=loss, max_iter=max_iter or self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=40,
             l2_regularization=1.0, early_stopping=False,
@@ -94,7 +94,10 @@ class GBMForecaster(pooled.PooledForecaster):
         if empty.any():
             X = X.copy()
             X[:, empty] = 0.0
-        models = {'point': self._model(self.loss).fit(X, z)}
+        # Few series: more iterations for the point model (see
+        # PooledForecaster.boost); the band models keep theirs.
+        iters = int(round(self.max_iter * self.boost()))
+        models = {'point': self._model(self.loss, max_iter=iters).fit(X, z)}
         if self.quantiles:
             half = (1.0 - self.level) / 2.0
             if z.size > self.quantile_rows:

@@ -47,6 +47,12 @@ DEFAULT_MAX_ROWS = 60000
 #: origins are used for many series (down to :data:`MIN_ORIGINS`).
 BACKTEST_ROWS = 600000
 MIN_ORIGINS = 4
+#: Below this many series, training uses more rows (and gbm more
+#: boosting iterations), up to :data:`MAX_BOOST` times the configured
+#: ones: the back-test and the forecasts of few series are cheap, and a
+#: small data set is where a bigger sample helps most.
+SMALL_SERIES = 1000
+MAX_BOOST = 3.0
 
 
 def capped_origins(forecaster, origins, n_series):
@@ -86,6 +92,15 @@ def pooled_opts(max_rows=DEFAULT_MAX_ROWS):
                  'shared with other services one thread is usually '
                  'faster than spinning OpenMP threads.'),
         cfg.IntOpt(
+            'small_series',
+            default=SMALL_SERIES,
+            min=0,
+            help='With fewer series than this, the model trains on up to '
+                 '%g times max_rows (and gbm boosts up to %g times '
+                 'max_iter), in proportion small_series / series: few '
+                 'series forecast fast, so the time goes to a better '
+                 'model. 0 turns this off.' % (MAX_BOOST, MAX_BOOST)),
+        cfg.IntOpt(
             'train_window',
             default=0,
             min=0,
@@ -107,6 +122,7 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
     :param transform: learn ``arcsinh(z)`` instead of ``z``.
     :param threads: threads of fitting and predicting (0: the
         libraries' default).
+    :param small_series: see :meth:`boost`.
     """
 
     uses_exog = True
@@ -116,8 +132,9 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
 
     def __init__(self, step, horizon, max_rows=DEFAULT_MAX_ROWS,
                  train_window=None, refit=False, seed=0, transform=False,
-                 threads=1, **kwargs):
+                 threads=1, small_series=SMALL_SERIES, **kwargs):
         super().__init__(step, horizon, **kwargs)
+        self.small_series = base._whole('small_series', small_series, 0)
         self.threads = max(0, int(threads))
         self.transform = bool(transform)
         self.max_rows = base._whole('max_rows', max_rows, 1)
@@ -207,15 +224,32 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         if self.train_window:
             first = max(first, end - self.train_window)
         s, o, h = features.sample_rows(history.shape[0], end, self.horizon,
-                                       first, rng, self.max_rows, last=end)
+                                       first, rng, self.train_rows(),
+                                       last=end)
         X, last, scale = design.rows(history, s, o, h, self._exog)
         z = design.targets(history, s, o, h, last, scale)
         ok = np.isfinite(z)
         return X[ok], z[ok], h[ok]
 
+    def boost(self):
+        """Factor (1 .. MAX_BOOST) of the training budget for few series.
+
+        ``small_series / series`` clipped to ``[1, MAX_BOOST]``, for the
+        series of the current fit (1 before any, or when
+        ``small_series`` is 0).
+        """
+        n = getattr(self, '_n_now', None)
+        if not self.small_series or not n:
+            return 1.0
+        return float(min(MAX_BOOST, max(1.0, self.small_series / float(n))))
+
+    def train_rows(self):
+        """Training rows sampled in the current fit."""
+        return int(round(self.max_rows * self.boost()))
+
     def rows_key(self):
         """What decides the training rows (for sharing them)."""
-        return (self.max_rows, self.train_window, self.seed)
+        return (self.train_rows(), self.train_window, self.seed)
 
     def _train_on(self, history, start, end, rows=None):
         X, z, h = rows if rows is not None else self.training_rows(

@@ -1,0 +1,77 @@
+"""The training budget for few series, and the seasonal-median feature."""
+
+import numpy as np
+
+from irra_openstack.forecast import base as fbase
+from irra_openstack.forecast import features
+from irra_openstack.forecast import gbm
+from irra_openstack.forecast import pooled
+from irra_openstack.forecast import ridge
+from tests import base
+
+STEP = 3600          # hourly: a day is 24 steps
+DAY = 24
+
+
+class BoostTest(base.TestCase):
+
+    def _boost(self, n, **kwargs):
+        f = ridge.RidgeForecaster(STEP, 4, **kwargs)
+        f._n_now = n
+        return f.boost(), f.train_rows()
+
+    def test_proportional_and_clipped(self):
+        self.assertEqual((pooled.MAX_BOOST, 3 * 60000), self._boost(10))
+        self.assertEqual((2.0, 120000), self._boost(500))
+        self.assertEqual((1.0, 60000), self._boost(1000))
+        self.assertEqual((1.0, 60000), self._boost(10000))
+
+    def test_off_and_before_fit(self):
+        self.assertEqual((1.0, 60000), self._boost(10, small_series=0))
+        f = ridge.RidgeForecaster(STEP, 4)
+        self.assertEqual(1.0, f.boost())
+
+    def test_bad_value(self):
+        self.assertRaises(fbase.ForecastError, ridge.RidgeForecaster,
+                          STEP, 4, small_series=-1)
+
+    def test_gbm_point_model_gets_more_iterations(self):
+        rng = np.random.default_rng(0)
+        t = np.arange(20 * DAY)
+        values = 50 + 10 * np.sin(2 * np.pi * t / DAY) + rng.normal(
+            0, 1, (5, t.size))
+        f = gbm.GBMForecaster(STEP, 4, max_rows=400, max_iter=5,
+                              small_series=10, quantile_rows=200)
+        f.fit(values, 0)
+        # 10 / 5 series: twice the rows and the point model's iterations.
+        self.assertEqual(2.0, f.boost())
+        self.assertEqual(10, f._models['point'].n_iter_)
+        self.assertEqual(5, f._models['lower'].n_iter_)
+        self.assertEqual(5, f._models['upper'].n_iter_)
+        X, z, h = f.training_rows(values, 0, values.shape[1])
+        self.assertEqual(800, z.size)
+
+
+class SeasonalMedianTest(base.TestCase):
+
+    def test_a_burst_on_one_day_is_ignored(self):
+        days = 10
+        t = np.arange(days * DAY)
+        day_index = t // DAY
+        # The level of day d is d (so the median over days is known),
+        # with a burst of 1000 at 05:00 on day 8.
+        values = day_index.astype(np.float64)
+        values[8 * DAY + 5] = 1000.0
+        origin = 9 * DAY + 3
+        step = 2                      # target 05:00 on day 9
+        design = features.Design(STEP, 0, epoch_known=False)
+        X, last, scale = design.rows(values[None, :], [0], [origin],
+                                     [step])
+        col = design.names.index('smedian')
+        median = last[0] + scale[0] * X[0, col]
+        # Days 2 .. 8 at 04:00, 05:00, 06:00: 21 values, median 5 (the
+        # burst is one of the three values of day 8).
+        self.assertAlmostEqual(5.0, float(median), places=3)
+        mean_col = design.names.index('sdays')
+        mean = last[0] + scale[0] * X[0, mean_col]
+        self.assertGreater(float(mean), 100.0)
