@@ -9,7 +9,7 @@
 _XTRACE_IRRA_PLUGIN=$(set +o | grep xtrace)
 set -o xtrace
 
-source $IRRA_DIR/devstack/lib/irra
+source "$IRRA_DIR/devstack/lib/irra"
 
 if is_service_enabled irra-api irra-rrm; then
     if [[ "$1" == "stack" && "$2" == "install" ]]; then
