@@ -14,8 +14,10 @@ import configparser
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
 
 import fixtures
 
@@ -75,7 +77,8 @@ trueorfalse() {
 echo_summary() { :; }
 get_python_exec_prefix() { echo "$IRRA_TEST_BIN"; }
 database_connection_url() {
-    echo "postgresql+psycopg2://root:secret@127.0.0.1/$1?client_encoding=utf8"
+    local base=${IRRA_TEST_DB_BASE:-postgresql+psycopg2://root:s@127.0.0.1}
+    echo "$base/$1${IRRA_TEST_DB_QUERY-?client_encoding=utf8}"
 }
 iniset() { _rec iniset "$@"; _INI["$1|$2|$3"]="$4"; }
 iniget() { echo "${_INI[$1|$2|$3]:-}"; }
@@ -570,3 +573,103 @@ class DevstackPluginTest(base.TestCase):
             done = [c for c in calls if c[0] not in (
                 'define_plugin', 'enable_service', 'STATE', 'STATEM')]
             self.assertEqual([], done, phase)
+
+
+class DevstackRealRunTest(base.TestCase):
+    """The commands of "stack extra" run for real, on what post-config wrote.
+
+    The database is a sqlite file (DevStack's server cannot be assumed);
+    irra-api listens on a free loopback port. irra-rrm needs a broker and
+    is run by the functional tests of irra-rrm, not here.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.plugin = DevstackPlugin(self.tmp)
+        self.real_bin = os.path.dirname(sys.executable)
+        for name in ('irra-manage', 'irra-api'):
+            path = os.path.join(self.real_bin, name)
+            self.assertTrue(os.access(path, os.X_OK),
+                            '%s is missing: install irra-openstack in this '
+                            'environment (pip install -e .)' % path)
+
+    def _free_port(self):
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            return sock.getsockname()[1]
+
+    def _real(self, argv):
+        """The command with the stand-in bin dir replaced by the real one."""
+        self.assertEqual(self.plugin.bin, os.path.dirname(argv[0]))
+        return [os.path.join(self.real_bin, os.path.basename(argv[0]))] + list(
+            argv[1:])
+
+    def test_db_sync_then_irra_api_answers(self):
+        import sqlalchemy
+
+        port = self._free_port()
+        env = {'IRRA_TEST_DB_BASE': 'sqlite:///' + self.tmp,
+               'IRRA_TEST_DB_QUERY': '', 'IRRA_API_HOST': '127.0.0.1',
+               'IRRA_API_PORT': str(port),
+               # Few log lines: nothing reads irra-api's output once it
+               # listens.
+               'ENABLE_DEBUG_LOG_LEVEL': 'False'}
+        calls = self.plugin.run('stack', 'post-config', env=env)
+        files = _files(calls)
+        _write_ini(self.plugin.irra_conf, files[self.plugin.irra_conf])
+        calls = self.plugin.run('stack', 'extra', env=env)
+
+        # irra-manage db sync creates the schema, with the table that
+        # nova-scheduler reads through [irra_scheduler] connection.
+        sync = [c for c in calls if c[0] == 'exec'][0]
+        proc = subprocess.run(self._real(sync[1:]), capture_output=True,
+                              text=True, cwd=self.tmp)
+        self.assertEqual(0, proc.returncode, proc.stderr[-2000:])
+        url = files[NOVA_CONF]['irra_scheduler']['connection']
+        self.assertEqual(files[self.plugin.irra_conf]['database'][
+            'connection'], url)
+        engine = sqlalchemy.create_engine(url)
+        try:
+            tables = sqlalchemy.inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+        self.assertIn('headroom_snapshots', tables)
+
+        # irra-api, as run_process starts it, answers on the endpoint that
+        # the plugin registers and waits for.
+        command = [c[2] for c in calls
+                   if c[0] == 'run_process' and c[1] == 'irra-api'][0]
+        endpoint = [c for c in calls if c[0] == 'get_or_create_endpoint'][0]
+        self.assertEqual('http://127.0.0.1:%d' % port, endpoint[3])
+        err = open(os.path.join(self.tmp, 'irra-api.err'), 'w+')
+        self.addCleanup(err.close)
+        api = subprocess.Popen(self._real(shlex.split(command)),
+                               stdout=subprocess.PIPE, stderr=err,
+                               text=True, cwd=self.tmp)
+        self.addCleanup(self._stop, api)
+        # The line that irra-api prints once it listens (log lines may
+        # come first on standard output); None when it exits.
+        expected = 'irra-api listening on http://127.0.0.1:%d' % port
+        seen = []
+        for line in api.stdout:
+            seen.append(line)
+            if expected in line:
+                break
+        err.seek(0)
+        self.assertIn(expected, ''.join(seen[-5:]),
+                      'irra-api did not start: %s' % (
+                          ''.join(seen[-20:]) + err.read())[-3000:])
+        with urllib.request.urlopen(endpoint[3] + '/', timeout=30) as resp:
+            self.assertEqual(200, resp.status)
+            self.assertIn(b'v1', resp.read())
+
+    def _stop(self, proc):
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        proc.stdout.close()
