@@ -159,12 +159,19 @@ class _NovaExecutor(base.Executor):
 
     @staticmethod
     def _done(act, server):
-        """Whether the server is where the action wants it, and ACTIVE."""
+        """Whether the server is where the action wants it, and ACTIVE.
+
+        An action that names its source is done once the server has left
+        it, wherever it went: a retry may have taken it to another host
+        than the planned destination, and a second delivery of the same
+        action must not move it again.
+        """
         if server.status != 'ACTIVE' or server.task_state:
             return False
-        if act.destination:
-            return server.compute_host == act.destination
-        return bool(act.source) and server.compute_host != act.source
+        if act.source:
+            return server.compute_host != act.source
+        return bool(act.destination) and \
+            server.compute_host == act.destination
 
 
 class LiveMigrationExecutor(_NovaExecutor):

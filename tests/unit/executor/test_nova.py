@@ -186,6 +186,19 @@ class LiveMigrationLogicTest(test_base.TestCase):
         self.assertEqual(State.PENDING, pending.state)
         self.assertFalse(pending.details['started'])
 
+    def test_second_delivery_after_a_retry_elsewhere_does_nothing(self):
+        # The first delivery failed on host2 and succeeded on host3; the
+        # same action delivered again must not move the server again.
+        ex = self._executor(['failed', 'completed'])
+        first = ex.execute(self._action())
+        self.assertEqual(State.SUCCEEDED, first.state)
+        self.assertNotEqual('host2', first.destination)
+        calls = list(self.compute.calls)
+        again = ex.execute(self._action())
+        self.assertEqual(State.SUCCEEDED, again.state)
+        self.assertEqual(0, again.attempts)
+        self.assertEqual(calls, self.compute.calls)
+
     def test_in_progress_migration_is_adopted_not_repeated(self):
         ex = self._executor(['hang'])
         self.compute.live_migrate_server('vm-1', 'host3', False, 'auto')
