@@ -347,6 +347,19 @@ class State:
         self.peak = self.u.max(axis=1)
         self.log = []
 
+    def restore_split(self, i):
+        """Put a split item back on its original hosts (undo the above)."""
+        p = self.p
+        mem = p.members[i]
+        hosts = p.orig[mem]
+        np.add.at(self.u, hosts, p.model.usage_upper[mem])
+        np.add.at(self.a, hosts, p.model.flavor[mem])
+        np.add.at(self.n, hosts, 1)
+        for kind, gid, c in p.item_groups[i]:
+            np.add.at(self.gcount[kind][gid], hosts, 1)
+        self.item_host[i] = -2
+        self.peak[hosts] = self.u[hosts].max(axis=1)
+
     def unplace_split(self, i):
         """Take a split item off its hosts (members on several hosts)."""
         p = self.p
@@ -939,6 +952,9 @@ def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8):
     for i in sorted(must, key=lambda x: -p.size[x]):
         got = state.place(i, consolidate)
         if isinstance(got, Blocked):
+            # Left as it was, and fixed from now on.
+            state.restore_split(i)
+            p.frozen[i] = True
             failed.append((i, got))
     # Anti-affinity groups already broken: move the extra members.
     for gid, (gitems, _counts) in enumerate(
@@ -1250,6 +1266,16 @@ def exact(problem, consolidate=False, time_limit=30.0, item_host=None,
             'variables': int(n_col), 'constraints': int(nrow),
             'optimality_gap': getattr(res, 'mip_gap', None)}
     if res.x is None:
+        split = movable & (p.item_orig == -2)
+        if res.status == 2 and split.any():
+            # A split affinity group that fits on no host: keep it as it
+            # is (reported as a shortfall) and solve the rest.
+            keep = ~split if items is None else items & ~split
+            vm_host, info = exact(problem, consolidate, time_limit,
+                                  item_host=item_host, items=keep,
+                                  hosts=hosts)
+            info['split_left'] = int(split.sum())
+            return vm_host, info
         return None, info
     xs = res.x[x0:x0 + nx] > 0.5
     item_host = cur.copy()

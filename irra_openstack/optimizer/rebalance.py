@@ -341,14 +341,20 @@ class HostRebalancer(plugins.Plugin):
                 resource_id=m.vm_ids[problem.members[i][0]],
                 resource_class='server_group', amount=0.0,
                 reason=why.text, resource_kind=constants.ResourceKind.VM))
-        for i, why in failed:
+        whys = {i: why.text for i, why in failed}
+        for i in np.flatnonzero(problem.item_orig == -2):
+            mem = problem.members[i]
+            if len(np.unique(vm_host[mem])) < 2 or int(i) in \
+                    problem.frozen_why:
+                continue
             out.append(actions.Shortfall(
-                resource_id=m.vm_ids[problem.members[i][0]],
+                resource_id=m.vm_ids[mem[0]],
                 resource_class='server_group', amount=0.0,
                 reason='server group affinity is broken (VMs %s run on '
                        'several hosts) and cannot be repaired: %s'
-                       % (', '.join(m.vm_ids[x] for x in problem.members[i]),
-                          why.text),
+                       % (', '.join(m.vm_ids[x] for x in mem),
+                          whys.get(int(i), 'no host takes them all without '
+                                   'passing a limit')),
                 resource_kind=constants.ResourceKind.VM))
         for g in m.server_groups:
             if g.policy != cluster.ANTI_AFFINITY:

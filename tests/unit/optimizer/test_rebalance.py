@@ -91,6 +91,10 @@ def check_hard(test, m, result, evacuate=False, threshold=None):
                                 for s in result.shortfalls))
     over = m.overloaded(after) if threshold is None else None
     if over is not None:
+        # Over Placement capacity or max_instances counts as overloaded.
+        over |= np.any(alloc > m.placement_capacity() * (1 + 1e-9) + 1e-9,
+                       axis=1)
+        over |= (m.max_instances > 0) & (count > m.max_instances)
         test.assertEqual(int(over.sum()),
                          result.summary['overloaded_after'])
         for h in np.flatnonzero(over):
