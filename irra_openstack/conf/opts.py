@@ -53,9 +53,15 @@ def set_lib_defaults():
 
     The ``oslo.config.opts.defaults`` entry point, so that the sample file
     shows what irra-api runs with; irra-api calls it too. oslo.middleware's
-    CORS defaults are process-wide, so this is the one place they are set.
+    CORS defaults are process-wide, so this is the one place they are set;
+    so is oslo.messaging's exchange, ``irra``, which irra-api's notifications
+    and irra-rrm's RPC use unless ``[DEFAULT] control_exchange`` says
+    otherwise.
     """
+    import oslo_messaging
     from oslo_middleware import cors
+
+    oslo_messaging.set_transport_defaults('irra')
 
     cors.set_defaults(
         allow_headers=['X-Auth-Token', 'X-OpenStack-Request-Id',

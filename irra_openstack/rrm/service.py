@@ -27,6 +27,7 @@ from oslo_log import log as logging
 import oslo_messaging
 from oslo_messaging import opts as messaging_opts
 
+from irra_openstack.conf import opts as conf_opts
 from irra_openstack.conf import rrm as rrm_conf
 from irra_openstack.db import api as db_api
 from irra_openstack import exception
@@ -74,7 +75,7 @@ def register_messaging_opts(conf):
 
     Safe to call more than once.
     """
-    oslo_messaging.set_transport_defaults('irra')
+    conf_opts.set_lib_defaults()
     for group, opts in messaging_opts.list_opts() + _library_opts():
         conf.register_opts(opts, group=group)
 
