@@ -285,7 +285,11 @@ class AdjustTest(db_base.DBTestCase):
         c = self.cycle(noise=0.0)
         result = c.run(self.now)
         first = min(result.actions, key=lambda a: a.wave)
-        plan_api.action_claim(first.key)
+        # Actions are claimed only once their plan is approved.
+        plan_api.plan_transition(result.plan['uuid'],
+                                 (constants.PlanState.PENDING,),
+                                 constants.PlanState.APPROVED, 'approve')
+        self.assertIsNotNone(plan_api.action_claim(first.key))
         plan_api.action_finish(first.key, constants.ActionState.FAILED,
                                error='boom')
         got = c.adjust(result.plan['uuid'], self.now + 600)
