@@ -256,6 +256,18 @@ class Problem:
         over_n = np.maximum(n - self.maxn, 0)
         return over_u.max(axis=(1, 2)) + over_a.max(axis=1) + over_n
 
+    def residual(self, u, a, n):
+        """(H,) total overload of each host, normalised.
+
+        Summed over the steps and classes: what best-effort relief lowers.
+        """
+        over_u = np.maximum(u - self.limit[:, None, :] * (1 + EPS) - EPS,
+                            0) / self._scale[:, None, :]
+        over_a = np.maximum(a - self.pcap * (1 + EPS) - EPS, 0) / \
+            np.maximum(self.pcap, EPS)
+        over_n = np.maximum(n - self.maxn, 0)
+        return over_u.sum(axis=(1, 2)) + over_a.sum(axis=1) + over_n
+
     def anti_affinity_broken(self, vm_host):
         """Members of hard anti-affinity groups sharing a host."""
         total = 0
@@ -540,10 +552,17 @@ def _relieve(state, h, pack, blocked, pinned=(), exclude=None):
         if not len(cand):
             return False
         lim = p._scale[h]
+        now = ((xu / lim).sum() + (xa / np.maximum(p.pcap[h], EPS)).sum() +
+               xn)
         resid = (np.maximum(xu - p.usage[cand], 0) / lim).sum(axis=(1, 2))
         resid += (np.maximum(xa - p.flavor[cand], 0) /
                   np.maximum(p.pcap[h], EPS)).sum(axis=1)
         resid += np.maximum(xn - p.count[cand], 0)
+        # Moving an item that lowers no excess never helps.
+        useful = resid < now * (1 - 1e-6)
+        cand, resid = cand[useful], resid[useful]
+        if not len(cand):
+            return False
         # One item that clears the overload alone: the smallest such;
         # otherwise the one that clears the most.
         covers = resid <= EPS
@@ -581,6 +600,13 @@ def _eject(state, h, pack, deadline, tries=4, hosts=4):
             return False
         resid = (np.maximum(xu - p.usage[cand], 0) /
                  p._scale[h]).sum(axis=(1, 2))
+        # Only items whose leaving lowers the predicted excess.
+        useful = resid < (xu / p._scale[h]).sum() * (1 - 1e-6)
+        if xa.max() > EPS or xn > 0:
+            useful |= True
+        cand, resid = cand[useful], resid[useful]
+        if not len(cand):
+            return False
         order = cand[np.lexsort((p.size[cand], resid))][:tries]
         progress = False
         for c in order:
@@ -801,7 +827,8 @@ def _fresh_starts(problem):
             (big_first, total, False), (loaded_first, p.size, True)]
 
 
-def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked):
+def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked,
+                    best_effort=False):
     """Large-neighbourhood repair of the overloads left.
 
     For each overloaded host, the MILP over it and the ``n_hosts``
@@ -839,7 +866,7 @@ def _neighbourhoods(state, consolidate, deadline, n_hosts, blocked):
             if vm_host is None:
                 continue
             trial = State(p, info['item_host'])
-            if _rank(p, trial) < _rank(p, state):
+            if _rank(p, trial, best_effort) < _rank(p, state, best_effort):
                 state = trial
             if not state.overloaded()[h]:
                 blocked.pop(int(h), None)
@@ -871,14 +898,23 @@ def _undo_futile(state):
             state.move(int(i), int(h))
 
 
-def _rank(problem, state):
+def _rank(problem, state, best_effort=False):
+    """Lexicographic rank of a placement (lower is better).
+
+    With ``best_effort``, the total overload left (summed over hosts,
+    steps and classes) comes right after the count of overloaded hosts.
+    """
     ev = problem.evaluate(problem.vm_host_of(state.item_host))
-    return (ev['overloaded'] + ev['stuck_on_disabled'] +
-            ev['anti_affinity_broken'], ev['hosts_used'],
-            ev['migrations'] + problem.soft_weight * ev['soft_violations'])
+    first = (ev['overloaded'] + ev['stuck_on_disabled'] +
+             ev['anti_affinity_broken'],)
+    if best_effort:
+        first += (round(float(problem.residual(state.u, state.a,
+                                               state.n).sum()), 9),)
+    return first + (ev['hosts_used'], ev['migrations'] +
+                    problem.soft_weight * ev['soft_violations'])
 
 
-def _free_hosts(state, deadline, n_hosts):
+def _free_hosts(state, deadline, n_hosts, best_effort=False):
     """Consolidation by large neighbourhoods.
 
     For each lightly loaded host, the MILP over it and the ``n_hosts``
@@ -887,7 +923,7 @@ def _free_hosts(state, deadline, n_hosts):
     p = state.p
     h_n = len(state.n)
     tried = set()
-    best = _rank(p, state)
+    best = _rank(p, state, best_effort)
     while True:
         left = deadline - time.monotonic()
         if left <= 0.05:
@@ -923,19 +959,25 @@ def _free_hosts(state, deadline, n_hosts):
         if vm_host is None:
             continue
         trial = State(p, info['item_host'])
-        rank = _rank(p, trial)
+        rank = _rank(p, trial, best_effort)
         if rank < best:
             state, best = trial, rank
     return state
 
 
-def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8):
+def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8,
+              best_effort=False):
     """The fast path.
 
     Relieves each overloaded host with the fewest moves, then tries
     ejection chains, then (with ``lns_hosts``) a MILP over small
     neighbourhoods of the hosts still overloaded, all within
     ``time_limit`` seconds.
+
+    With ``best_effort``, the moves off a host that stays overloaded are
+    kept: each lowers its predicted excess without overloading its
+    destination, so the overload left is as small as the greedy relief
+    makes it. Without, they are undone (the host is only reported).
 
     :returns: (vm_host, {host: [(item, Blocked)]}, unplaced split items).
     """
@@ -985,8 +1027,9 @@ def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8):
             blocked.pop(int(h), None)
     if lns_hosts:
         state = _neighbourhoods(state, consolidate, deadline, lns_hosts,
-                                blocked)
-    _undo_futile(state)
+                                blocked, best_effort)
+    if not best_effort:
+        _undo_futile(state)
     if consolidate:
         _empty_hosts(state, deadline)
     _return_home(state)
@@ -1000,18 +1043,20 @@ def heuristic(problem, consolidate=False, time_limit=10.0, lns_hosts=8):
                 continue
             _empty_hosts(fresh, deadline)
             _return_home(fresh)
-            if _rank(p, fresh) < _rank(p, best):
+            if _rank(p, fresh, best_effort) < _rank(p, best, best_effort):
                 best = fresh
             again = _repack_on(p, fresh.n > 0, deadline)
             if again is not None:
                 _return_home(again)
-                if _rank(p, again) < _rank(p, best):
+                if _rank(p, again, best_effort) < \
+                        _rank(p, best, best_effort):
                     best = again
         homes = _home_sets(p, best, deadline)
-        if homes is not None and _rank(p, homes) < _rank(p, best):
+        if homes is not None and _rank(p, homes, best_effort) < \
+                _rank(p, best, best_effort):
             best = homes
         if lns_hosts:
-            best = _free_hosts(best, deadline, lns_hosts)
+            best = _free_hosts(best, deadline, lns_hosts, best_effort)
             _return_home(best)
     item_host = best.item_host.copy()
     # A split item that found no host keeps its original placement.

@@ -73,6 +73,10 @@ class HostRebalancer(plugins.Plugin):
     :param neighbourhood: hosts around each host that the heuristic
         could not fix (or, consolidating, could not empty) given to a
         small MILP; 0 for the pure greedy heuristic.
+    :param best_effort: when a host's overload cannot be removed entirely,
+        the heuristic still makes the moves that lower it (each one to a
+        host that stays under its limits) and reports what is left as a
+        shortfall; False moves nothing off such a host.
     """
 
     name = 'rebalance'
@@ -81,7 +85,7 @@ class HostRebalancer(plugins.Plugin):
 
     def __init__(self, threshold=None, consolidate=False, method='auto',
                  exact_max_vms=60, time_limit=30.0, seed=0, evacuate=False,
-                 soft_weight=0.5, neighbourhood=8):
+                 soft_weight=0.5, neighbourhood=8, best_effort=True):
         if method not in METHODS:
             raise RebalanceError(reason="method must be one of %s, got %r"
                                  % (', '.join(METHODS), method))
@@ -115,6 +119,7 @@ class HostRebalancer(plugins.Plugin):
         self.evacuate = bool(evacuate)
         self.soft_weight = float(soft_weight)
         self.neighbourhood = int(neighbourhood)
+        self.best_effort = bool(best_effort)
 
     @classmethod
     def get_config_opts(cls):
@@ -159,6 +164,13 @@ class HostRebalancer(plugins.Plugin):
                      '(or, consolidating, could not empty) to a small MILP '
                      'over that host and this many hosts with the most '
                      'headroom, within time_limit. 0: greedy moves only.'),
+            cfg.BoolOpt(
+                'best_effort', default=True,
+                help='When a host\'s predicted overload cannot be removed '
+                     'entirely, still migrate the VMs that lower it (each '
+                     'to a host that stays under every limit), leaving '
+                     'the smallest overload the heuristic finds, reported '
+                     'as a shortfall. False: leave such a host as it is.'),
         ]
 
     def __repr__(self):
@@ -182,7 +194,10 @@ class HostRebalancer(plugins.Plugin):
             else None), ``anti_affinity_broken`` (members sharing a host,
             only ever left from a broken start), ``stuck_on_disabled``
             (VMs left on disabled hosts when evacuating),
-            ``unplaced_vms_ignored`` and ``seconds``; with the MILP also
+            ``unplaced_vms_ignored``, ``residual_before`` and
+            ``residual_after`` (the predicted overload of all hosts,
+            normalised by their limits and summed over the steps and
+            classes) and ``seconds``; with the MILP also
             ``milp`` (status, message, variables, constraints).
         """
         if not isinstance(model, cluster.ClusterModel):
@@ -216,7 +231,8 @@ class HostRebalancer(plugins.Plugin):
         if vm_host is None:
             vm_host, blocked, failed = _packing.heuristic(
                 problem, self.consolidate, self.time_limit,
-                lns_hosts=self.neighbourhood)
+                lns_hosts=self.neighbourhood,
+                best_effort=self.best_effort)
         result = self._result(problem, vm_host, blocked, failed)
         result.summary.update(method=method,
                               optimality_gap=info.get('optimality_gap'),
@@ -324,6 +340,10 @@ class HostRebalancer(plugins.Plugin):
             anti_affinity_broken=ev['anti_affinity_broken'],
             stuck_on_disabled=ev['stuck_on_disabled'],
             soft_violations_before=int(problem.soft_violations(orig)),
+            residual_before=round(float(problem.residual(u0, a0,
+                                                         n0).sum()), 6),
+            residual_after=round(float(problem.residual(u1, a1,
+                                                        n1).sum()), 6),
             unplaced_vms_ignored=int(np.count_nonzero(~problem.placed)))
         return result
 

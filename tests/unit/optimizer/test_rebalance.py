@@ -374,6 +374,65 @@ class ImpossibleTest(base.TestCase):
                           res.actions[0].reason['constraint'])
 
 
+class BestEffortTest(base.TestCase):
+    """An overload that cannot be removed is lowered as far as it goes."""
+
+    def test_partial_relief(self):
+        # h0: 6 + 6 + 3 = 15 over a limit of 8; h1 (4 used) takes 4 more
+        # at most: only the 3 fits, which leaves h0 at 12.
+        m = cluster([10, 10], [(0, 6), (0, 6), (0, 3), (1, 4)])
+        res = plan(m, 'heuristic')
+        self.assertEqual({'v2': ('h0', 'h1')}, moves(res))
+        self.assertEqual(1, res.summary['overloaded_after'])
+        self.assertLess(res.summary['residual_after'],
+                        res.summary['residual_before'])
+        act = res.actions[0]
+        self.assertTrue(act.reason['benefit']['source_overloaded_after'])
+        self.assertAlmostEqual(
+            3.0, act.reason['benefit']['source_overload_removed']['VCPU'])
+        (short,) = res.shortfalls
+        self.assertEqual(('h0', 'VCPU'), (short.resource_id,
+                                          short.resource_class))
+        self.assertAlmostEqual(4.0, short.amount)
+        check_hard(self, m, res)
+        # Without best effort nothing moves and the overload stays whole.
+        old = plan(m, 'heuristic', best_effort=False)
+        self.assertEqual([], old.actions)
+        self.assertAlmostEqual(7.0, old.shortfalls[0].amount)
+        self.assertEqual(old.summary['residual_before'],
+                         old.summary['residual_after'])
+
+    def test_useless_move_not_made(self):
+        # h0 is over at step 0 only, because of v0, which fits nowhere;
+        # v1 peaks at step 1 and moving it lowers nothing.
+        m = cluster([10, 10], [(0, [9, 1]), (0, [0, 5]), (1, 1)])
+        res = plan(m, 'heuristic')
+        self.assertEqual([], res.actions)
+        self.assertEqual(1, res.summary['overloaded_after'])
+
+    def test_lower_residual_and_hard_rules(self):
+        # Overloaded clusters: best effort leaves less predicted overload
+        # than moving nothing off unfixable hosts, never breaking a rule.
+        lowered = 0
+        for seed in range(4):
+            m = model.ClusterModel.random(
+                12, 160, horizon=6, seed=seed, load=0.95, n_groups=6,
+                n_azs=2, max_instances=20)
+            for consolidate in (False, True):
+                kw = {'consolidate': consolidate, 'time_limit': 2}
+                new = plan(m, 'heuristic', **kw)
+                old = plan(m, 'heuristic', best_effort=False, **kw)
+                check_hard(self, m, new)
+                check_hard(self, m, old)
+                self.assertLessEqual(new.summary['residual_after'],
+                                     new.summary['residual_before'])
+                self.assertLessEqual(new.summary['residual_after'],
+                                     old.summary['residual_after'] + 1e-6)
+                lowered += (new.summary['residual_after'] <
+                            old.summary['residual_after'] - 1e-6)
+        self.assertGreater(lowered, 0)
+
+
 class MediumTest(base.TestCase):
 
     def test_heuristic_hard_rules_at_scale(self):
