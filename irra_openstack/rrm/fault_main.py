@@ -5,7 +5,8 @@ patches the process, which cannot share a process with ``irra-manage``
 (whose own options are on the same global object). ``irra-manage`` runs
 this module in a fresh interpreter instead::
 
-    python -m irra_openstack.rrm.fault_main --rounds 13 --out RESULT.json
+    python -m irra_openstack.rrm.fault_main --rounds 13 --broker-rounds 3 \
+        --out RESULT.json
 
 It writes the result as JSON to ``--out`` and progress lines
 (``progress DONE TOTAL``) to its standard error, and exits with status 0,
@@ -29,6 +30,7 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--servers', type=int, default=8)
     parser.add_argument('--timeout', type=float, default=8.0)
+    parser.add_argument('--broker-rounds', type=int, default=3)
     parser.add_argument('--no-baseline', dest='baseline',
                         action='store_false')
     parser.add_argument('--out', required=True)
@@ -45,7 +47,8 @@ def main(argv=None):
 
         result = faults.run(rounds=args.rounds, seed=args.seed,
                             servers=args.servers, timeout=args.timeout,
-                            progress=progress, baseline=args.baseline)
+                            progress=progress, baseline=args.baseline,
+                            broker_rounds=args.broker_rounds)
         with open(args.out, 'w') as f:
             json.dump(result, f)
     except ImportError as exc:

@@ -33,8 +33,10 @@ migration job, as libvirt does), ``timeout`` (the job hangs until
 aborted), ``target_host_down`` (the destination's nova-compute is forced
 down), ``placement_conflict`` (a twin worker writes the same reservation
 consumer between the read and the write: a consumer-generation 409).
-``broker_restart`` and ``rrm_crash`` are not injected here; see
-:data:`NOT_RUN`.
+``broker_restart`` and ``rrm_crash`` run in
+:mod:`irra_openstack.rrm.fault_broker` (real irra-rrm processes, a private
+RabbitMQ node, journal-executor stand-ins for the VMs, no baseline side)
+and are merged into the same result.
 """
 
 import datetime
@@ -62,19 +64,18 @@ LOG = logging.getLogger(__name__)
 KINDS = ('migration_error', 'timeout', 'target_host_down',
          'placement_conflict')
 
+#: The kinds of :mod:`irra_openstack.rrm.fault_broker`.
+BROKER_KINDS = ('broker_restart', 'rrm_crash')
+
 #: Fault kinds of the issue that this campaign does not inject, and why.
-NOT_RUN = {
-    'broker_restart': 'not implemented here: it needs irra-rrm processes '
-                      'that reach this Nova, which the harness serves only '
-                      'inside this process (it would have to be served on '
-                      'a loopback socket and given to irra-rrm through '
-                      '[rrm] executor_factory); the irra-rrm RabbitMQ '
-                      'functional tests restart a private broker mid-wave '
-                      'with a journal executor instead',
-    'rrm_crash': 'not implemented here, for the same reason; the irra-rrm '
-                 'functional tests kill and restart an irra-rrm process '
-                 'mid-wave with a journal executor instead',
-}
+NOT_RUN = {}
+
+#: Why the broker kinds have no baseline side.
+BASELINE_NOT_RUN = {
+    kind: 'no baseline: irra-rrm has no switch that turns off its '
+          'reconciliation at start or its idempotent re-delivery, and a '
+          'second service built without them only to lose would not be a '
+          'fair peer' for kind in BROKER_KINDS}
 
 S = constants.ActionState
 
@@ -417,13 +418,20 @@ def summarise(tallies, unattributed=0):
 
 
 def run(rounds=13, seed=0, servers=8, timeout=8.0, progress=None,
-        kinds=KINDS, baseline=True):
-    """Start the environment, run both sides, stop; return the result."""
+        kinds=KINDS, baseline=True, broker_rounds=3):
+    """Start the environment, run both sides, stop; return the result.
+
+    ``broker_rounds`` rounds of each of :data:`BROKER_KINDS` run first
+    (:mod:`irra_openstack.rrm.fault_broker`); 0 leaves them out.
+    """
     if rounds < 1 or servers < 2 or timeout <= 0:
         raise FaultBenchError(reason='rounds must be at least 1, servers at '
                                      'least 2 and the timeout positive, not '
                                      '%r, %r and %r' % (rounds, servers,
                                                         timeout))
+    if broker_rounds < 0:
+        raise FaultBenchError(reason='broker rounds must be 0 or more, not '
+                                     '%r' % broker_rounds)
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise FaultBenchError(reason='unknown fault kinds %s; the kinds are '
@@ -434,38 +442,63 @@ def run(rounds=13, seed=0, servers=8, timeout=8.0, progress=None,
     why = fault_env.check_usable()
     if why:
         raise FaultBenchError(reason=why)
-    db_url = configure_database()
     started = time.monotonic()
+    broker_tallies, broker_rounds_detail = {}, []
+    not_run = dict(NOT_RUN)
+    if broker_rounds:
+        from irra_openstack.rrm import fault_broker
+
+        broker_tallies, broker_rounds_detail = fault_broker.BrokerCampaign(
+            rounds=broker_rounds, seed=seed, progress=progress).run()
+    else:
+        not_run.update({kind: 'left out (broker rounds 0)'
+                        for kind in BROKER_KINDS})
+    db_url = configure_database()
     env, stop = fault_env.start()
     try:
         campaign = Campaign(env, rounds=rounds, seed=seed, servers=servers,
                             timeout=timeout, progress=progress, kinds=kinds)
         ours, ours_un = campaign.run_mode('irra')
+        ours.update(broker_tallies)
         result = summarise(ours, ours_un)
         if baseline:
             theirs, theirs_un = campaign.run_mode('baseline')
             base_result = summarise(theirs, theirs_un)
             result['baseline'] = base_result
-            mine = result['totals']['recovered']
+            # The ratio compares the kinds both sides ran.
+            mine = sum(ours[kind]['recovered'] for kind in theirs)
             other = base_result['totals']['recovered']
+            result['recovered_ratio_kinds'] = sorted(theirs)
             # None when the baseline recovered nothing (no finite ratio).
             result['recovered_ratio'] = (round(mine / other, 3) if other
                                          else None)
             injected = result['totals']['injected']
             result['recovered_rate'] = {
-                'irra': round(mine / injected, 3),
+                'irra': round(result['totals']['recovered'] / injected, 3),
                 'baseline': round(other / base_result['totals'][
                     'injected'], 3)}
             result['per_kind_recovered'] = {
                 kind: {'irra': ours[kind]['recovered'],
-                       'baseline': theirs[kind]['recovered']}
+                       'baseline': (theirs[kind]['recovered']
+                                    if kind in theirs else None)}
                 for kind in ours}
+            result['baseline_not_run'] = {
+                kind: BASELINE_NOT_RUN[kind] for kind in broker_tallies}
     finally:
         stop()
     result.update({
         'rounds': rounds, 'seed': seed, 'servers': servers,
         'hosts': list(env.hosts), 'migration_timeout_s': timeout,
-        'not_run': dict(NOT_RUN), 'database': db_url,
+        'not_run': not_run, 'database': db_url,
+        'broker_rounds': broker_rounds,
+        'broker_fault_rounds': broker_rounds_detail,
+        'broker_environment': 'broker_restart and rrm_crash: a private '
+                              'RabbitMQ node, a fresh PostgreSQL database '
+                              'and two irra-rrm processes (region-one, '
+                              'region-two) per round; the VMs are journal-'
+                              'executor stand-ins, not Nova servers; '
+                              'allocations_leaked does not apply (no '
+                              'Placement allocation) and is 0',
         'elapsed_s': round(time.monotonic() - started, 1),
         'environment': 'Nova %s in-process harness (fake virt driver, '
                        'CAST_AS_CALL off), in-process Placement; executors '
