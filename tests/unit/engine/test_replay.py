@@ -250,6 +250,28 @@ class FairnessTest(base.TestCase):
         self.assertIn('pip install python-watcher==17.0.0', error)
         self.assertIn('overload_host_minutes', out['policies']['none'])
 
+    def test_irra_and_oracle_share_the_optimiser_settings(self):
+        built = replay_policies.make_policies(
+            ['irra', 'oracle'], 300, audit_steps=3, horizon=6,
+            threshold=0.85, time_limit=0.25, forecaster='naive')
+        irra, oracle = built['irra'], built['oracle']
+        self.assertFalse(irra.sees_future)
+        self.assertTrue(oracle.sees_future)
+        for attr in ('audit_steps', 'horizon', 'threshold', 'min_freed',
+                     'max_moves_per_freed'):
+            self.assertEqual(getattr(irra, attr), getattr(oracle, attr),
+                             attr)
+        for reb in ('rebalancer', 'fixer'):
+            a, b = getattr(irra, reb), getattr(oracle, reb)
+            self.assertEqual(
+                (a.threshold, a.consolidate, a.method, a.time_limit,
+                 a.best_effort, a.neighbourhood),
+                (b.threshold, b.consolidate, b.method, b.time_limit,
+                 b.best_effort, b.neighbourhood), reb)
+            self.assertTrue(a.best_effort)
+        self.assertEqual((3, 6, 0.85), (irra.audit_steps, irra.horizon,
+                                        irra.threshold))
+
     def test_unknown_policy(self):
         exc = self.assertRaises(replay.ReplayError,
                                 replay_policies.make_policies, ['magic'],
