@@ -249,9 +249,9 @@ class BenchCommands:
     @common.args('--warmup-hours', type=float, default=1.0, metavar='H',
                  help='History before the first audit; not scored '
                       '(default 1).')
-    @common.args('--audit-minutes', type=float, default=60.0, metavar='M',
+    @common.args('--audit-minutes', type=float, default=15.0, metavar='M',
                  help='Planning interval of irra, oracle and the Watcher '
-                      'strategies (default 60).')
+                      'strategies (default 15).')
     @common.args('--reactive-audit-minutes', type=float, default=5.0,
                  metavar='M',
                  help='Planning interval of reactive (default 5, as in '
@@ -272,10 +272,14 @@ class BenchCommands:
     @common.args('--history-days', type=float, default=3.0, metavar='D',
                  help='Days of history the forecaster is fitted on at each '
                       'audit (default 3).')
+    @common.args('--consolidate', dest='consolidate', action='store_true',
+                 default=False,
+                 help='irra and oracle also empty hosts when the forecast '
+                      'allows (see --min-freed-hosts).')
     @common.args('--no-consolidate', dest='consolidate',
-                 action='store_false',
+                 action='store_false', default=False,
                  help='irra and oracle only remove overloads; they do not '
-                      'empty hosts.')
+                      'empty hosts (the default).')
     @common.args('--min-freed-hosts', type=int, default=1, metavar='N',
                  help='irra and oracle keep a consolidating plan only when '
                       'it frees N hosts or more, else they only remove '
@@ -285,10 +289,14 @@ class BenchCommands:
                  help='irra and oracle also drop a consolidating plan of '
                       'more than N migrations per freed host; 0 for no '
                       'limit (default 5).')
-    @common.args('--host-intervals', action='store_true',
+    @common.args('--host-intervals', dest='host_intervals',
+                 action='store_true', default=True,
                  help='irra calibrates each host\'s interval on its own '
                       'residuals (forecast.hierarchy) instead of adding '
-                      'up its VMs\' upper bounds.')
+                      'up its VMs\' upper bounds (the default).')
+    @common.args('--no-host-intervals', dest='host_intervals',
+                 action='store_false', default=True,
+                 help='irra adds up its VMs\' upper bounds per host.')
     @common.args('--plan-time-limit', type=float, default=1.0,
                  metavar='SECONDS',
                  help='Seconds the rebalancer\'s consolidation passes may '
@@ -313,11 +321,11 @@ class BenchCommands:
     def replay(self, trace, fmt='auto', hosts=24, host_cpus=16.0,
                cpu_ratio=4.0, host_ram_gb=None, policies=None, seed=0,
                start_day=0.0, days=None, warmup_hours=1.0,
-               audit_minutes=60.0, reactive_audit_minutes=5.0, horizon=12,
+               audit_minutes=15.0, reactive_audit_minutes=5.0, horizon=12,
                threshold=0.8, reactive_threshold=0.8,
                overload_threshold=1.0, forecaster='seasonal_naive',
-               history_days=3.0, consolidate=True, min_freed_hosts=1,
-               max_moves_per_freed_host=5.0, host_intervals=False,
+               history_days=3.0, consolidate=False, min_freed_hosts=1,
+               max_moves_per_freed_host=5.0, host_intervals=True,
                plan_time_limit=1.0,
                bandwidth_gbps=1.0,
                dirty_factor=1.3, migration_overhead=0.1,

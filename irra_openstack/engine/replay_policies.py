@@ -210,13 +210,19 @@ DEFAULT_POLICIES = ('irra', 'reactive', 'oracle', 'none',
                     'watcher:workload_balance')
 
 
-def make_policies(names, step, audit_steps=12, reactive_audit_steps=1,
+def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   horizon=12, threshold=0.8, reactive_threshold=0.8,
                   forecaster='seasonal_naive', history_steps=None,
-                  consolidate=True, time_limit=1.0, min_freed=1,
-                  host_intervals=False, max_moves_per_freed=None,
+                  consolidate=False, time_limit=1.0, min_freed=1,
+                  host_intervals=True, max_moves_per_freed=None,
                   watcher_overrides=None):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
+
+    The defaults (audits every 3 steps, host-level intervals, no
+    consolidation, best-effort relief in the rebalancer) are the ones that
+    did best on the combined targets of both Bitbrains and PlanetLab; see
+    doc/source/admin/replay.rst. irra and oracle always get the same
+    optimiser settings; only the upper bound they plan on differs.
 
     :param names: e.g. ``['irra', 'oracle', 'watcher:workload_balance']``.
     :param min_freed: irra and oracle keep a consolidating plan only when

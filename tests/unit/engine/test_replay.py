@@ -253,7 +253,8 @@ class FairnessTest(base.TestCase):
     def test_irra_and_oracle_share_the_optimiser_settings(self):
         built = replay_policies.make_policies(
             ['irra', 'oracle'], 300, audit_steps=3, horizon=6,
-            threshold=0.85, time_limit=0.25, forecaster='naive')
+            threshold=0.85, time_limit=0.25, forecaster='naive',
+            consolidate=True)
         irra, oracle = built['irra'], built['oracle']
         self.assertFalse(irra.sees_future)
         self.assertTrue(oracle.sees_future)
@@ -271,6 +272,19 @@ class FairnessTest(base.TestCase):
             self.assertTrue(a.best_effort)
         self.assertEqual((3, 6, 0.85), (irra.audit_steps, irra.horizon,
                                         irra.threshold))
+        self.assertTrue(irra.rebalancer.consolidate)
+        self.assertFalse(irra.fixer.consolidate)
+
+    def test_defaults(self):
+        built = replay_policies.make_policies(['irra', 'oracle'], 300,
+                                              forecaster='naive')
+        irra, oracle = built['irra'], built['oracle']
+        self.assertTrue(irra.host_intervals)
+        for p in (irra, oracle):
+            self.assertEqual(3, p.audit_steps)
+            self.assertFalse(p.rebalancer.consolidate)
+            self.assertTrue(p.rebalancer.best_effort)
+            self.assertIsNone(p.fixer)
 
     def test_unknown_policy(self):
         exc = self.assertRaises(replay.ReplayError,
