@@ -339,6 +339,7 @@ class JournalExecutor(base.Executor):
             return base.Outcome(state=State.SUCCEEDED,
                                 destination=action['destination'],
                                 details={'reconciled': True})
-        return base.Outcome(state=State.FAILED,
-                            error='irra-rrm stopped before the migration '
-                                  'started')
+        # Claimed, but the process stopped before the work began: like the
+        # real executors, say so, and the runner starts it under its claim.
+        return base.Outcome(state=State.PENDING,
+                            details={'started': False})

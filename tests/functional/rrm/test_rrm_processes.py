@@ -268,8 +268,13 @@ class RRMKillTest(_ProcessesBase):
                                         interval=0.05)
         self.rrm['region-one'].kill()
         states = self.db_states()
-        self.assertEqual(ongoing, {k for k in mine
-                                   if states[k] == State.ONGOING})
+        # The process may have claimed more between the look and the kill:
+        # what was running is still ONGOING, and some work is left.
+        at_kill = {k for k in mine if states[k] == State.ONGOING}
+        self.assertLessEqual(ongoing, at_kill)
+        journal = executors.read_journal(self.dir, 'region-one')
+        started = ({k for e, k in journal if e == 'start'} -
+                   {k for e, k in journal if e == 'done'})
         self.assertIn(State.PENDING, {states[k] for k in mine})
         self.rrm['region-one'].start()
         self.wait_ready('region-one')
@@ -280,8 +285,10 @@ class RRMKillTest(_ProcessesBase):
         reconciled = {k for e, k in
                       executors.read_journal(self.dir, 'region-one')
                       if e == 'reconcile'}
-        self.assertEqual(ongoing, reconciled)
-        for key in ongoing:
+        # Every action left ONGOING was reconciled; those whose work had
+        # begun were found done, the others were started once, afterwards.
+        self.assertEqual(at_kill, reconciled)
+        for key in at_kill & started:
             action = plan_api.action_get_by_key(key)
             self.assertEqual({'reconciled': True},
                              action['reason']['outcome'])
