@@ -603,8 +603,10 @@ class WaveRunner:
             if action['plan_uuid'] not in plans:
                 plans[action['plan_uuid']] = plan_api.plan_get(
                     action['plan_uuid'])
+            # An action this process ran is settled by the thread that ran
+            # it, even if it ended after the list above was read.
             if not self.mine(action, plans[action['plan_uuid']]) or \
-                    key in self._running:
+                    key in self._running or key in self.executed:
                 continue
             checked += 1
             try:
