@@ -173,6 +173,17 @@ class _NovaExecutor(base.Executor):
         return bool(act.destination) and \
             server.compute_host == act.destination
 
+    def execute(self, action):
+        """Run ``action``; an expected failure is a FAILED outcome."""
+        act = self.check_type(action)
+        try:
+            return self._execute(act)
+        except (exception.IrraError, openstack.exceptions.SDKException) as e:
+            message = (str(e) if isinstance(e, exception.IrraError)
+                       else _sdk_error(e))
+            LOG.warning('Action %s failed: %s', act.key, message)
+            return base.Outcome(state=ActionState.FAILED, error=message)
+
 
 class LiveMigrationExecutor(_NovaExecutor):
     """Live-migrates servers, with timeout, abort, retry and fallback.
@@ -269,16 +280,6 @@ class LiveMigrationExecutor(_NovaExecutor):
             if record.status in LIVE_IN_PROGRESS:
                 return record
         return None
-
-    def execute(self, action):
-        act = self.check_type(action)
-        try:
-            return self._execute(act)
-        except (exception.IrraError, openstack.exceptions.SDKException) as e:
-            message = (str(e) if isinstance(e, exception.IrraError)
-                       else _sdk_error(e))
-            LOG.warning('Action %s failed: %s', act.key, message)
-            return base.Outcome(state=ActionState.FAILED, error=message)
 
     def _execute(self, act):
         server = self._server(act.resource_id)
@@ -515,16 +516,6 @@ class ColdMigrationExecutor(_NovaExecutor):
                               'VERIFY_RESIZE, and again for the '
                               'confirmation or revert to finish.'),
         ])
-
-    def execute(self, action):
-        act = self.check_type(action)
-        try:
-            return self._execute(act)
-        except (exception.IrraError, openstack.exceptions.SDKException) as e:
-            message = (str(e) if isinstance(e, exception.IrraError)
-                       else _sdk_error(e))
-            LOG.warning('Action %s failed: %s', act.key, message)
-            return base.Outcome(state=ActionState.FAILED, error=message)
 
     def _settled(self, server_id):
         """The server once it is ACTIVE with no task, or in ERROR."""
