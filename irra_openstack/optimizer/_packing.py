@@ -361,28 +361,23 @@ class State:
 
     def restore_split(self, i):
         """Put a split item back on its original hosts (undo the above)."""
-        p = self.p
-        mem = p.members[i]
-        hosts = p.orig[mem]
-        np.add.at(self.u, hosts, p.model.usage_upper[mem])
-        np.add.at(self.a, hosts, p.model.flavor[mem])
-        np.add.at(self.n, hosts, 1)
-        for kind, gid, c in p.item_groups[i]:
-            np.add.at(self.gcount[kind][gid], hosts, 1)
-        self.item_host[i] = -2
-        self.peak[hosts] = self.u[hosts].max(axis=1)
+        self._shift_split(i, 1, -2)
 
     def unplace_split(self, i):
         """Take a split item off its hosts (members on several hosts)."""
+        self._shift_split(i, -1, -1)
+
+    def _shift_split(self, i, sign, item_host):
+        """Add (sign 1) or remove (sign -1) a split item on its hosts."""
         p = self.p
         mem = p.members[i]
         hosts = p.orig[mem]
-        np.subtract.at(self.u, hosts, p.model.usage_upper[mem])
-        np.subtract.at(self.a, hosts, p.model.flavor[mem])
-        np.subtract.at(self.n, hosts, 1)
+        np.add.at(self.u, hosts, sign * p.model.usage_upper[mem])
+        np.add.at(self.a, hosts, sign * p.model.flavor[mem])
+        np.add.at(self.n, hosts, sign)
         for kind, gid, c in p.item_groups[i]:
-            np.subtract.at(self.gcount[kind][gid], hosts, 1)
-        self.item_host[i] = -1
+            np.add.at(self.gcount[kind][gid], hosts, sign)
+        self.item_host[i] = item_host
         self.peak[hosts] = self.u[hosts].max(axis=1)
 
     def move(self, i, dst, log=True):
