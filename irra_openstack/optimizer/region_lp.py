@@ -11,7 +11,7 @@ of its demand in given regions.
 
 For each resource class separately (the classes share no constraint, so
 the LP separates into K independent LPs, each solved by HiGHS through
-:func:`scipy.optimize.linprog`), the variables are
+:func:`scipy.optimize.linprog`, see *Solving*), the variables are
 
 - ``x[a, n] >= share[a, n] * d[a]`` for every allowed pair ``(a, n)``
   only (the matrix is sparse: an application allowed in 8 of 50 regions
@@ -30,15 +30,39 @@ and the LP is::
 It is always feasible (``x`` at its minimum shares and the rest shortfall)
 once the minimum shares fit in the capacity, which is checked first.
 
+Solving
+-------
+Apps with the same home, allowed regions, minimum shares and penalties
+are one group (:func:`_groups`); minimum shares are moved out of the
+variables (``x - share * d >= 0``) and out of the capacity. What remains
+per class is a transportation problem with a shortfall slack, solved by
+one of two methods (:data:`METHODS`, option ``lp_method``), both exact:
+
+- ``pricing`` (default): the LP over a few pairs per app only (at first
+  its cheapest one), in which apps whose pairs cost the same are again
+  one row; pairs left out are priced with that LP's duals, those of
+  negative reduced cost are added, and it is solved again until none is
+  left. The optimum and duals are then those of the full LP (see
+  :meth:`RegionLPOptimizer._solve_class_pricing`). Each class starts from
+  the pairs the previous one used.
+- ``full``: the dual of the LP over every pair at once, by HiGHS's
+  interior point method with crossover.
+
+Both divide costs by the highest penalty first, so that HiGHS's absolute
+tolerances are relative to them. When the optimum is not unique (apps of
+the same penalty competing for the same capacity, or equally well off in
+two regions), the two methods may return different optimal allocations,
+of the same cost.
+
 Duals and prices
 ----------------
-HiGHS returns ``eqlin.marginals`` = d(objective)/d(d[a]) = ``mu[a]``: the
-marginal cost of one more unit of ``a``'s demand, never above its
-penalty. ``ineqlin.marginals`` = d(objective)/d(cap[n]) <= 0; the
-*scarcity rent* of region ``n`` is ``lambda[n] = -nu[n] >= 0``, and its
-capacity price, the clearing price of the marketplace, is ``price[n] +
-lambda[n]``. Where ``x[a, n]`` is above its minimum share, complementary
-slackness gives ``mu[a] = price[n] + lambda[n] + transfer[n, home[a]]``.
+The duals are ``mu[a]`` = d(objective)/d(d[a]), the marginal cost of one
+more unit of ``a``'s demand, never above its penalty, and ``nu[n]`` =
+d(objective)/d(cap[n]) <= 0. The *scarcity rent* of region ``n`` is
+``lambda[n] = -nu[n] >= 0``, and its capacity price, the clearing price
+of the marketplace, is ``price[n] + lambda[n]``. Where ``x[a, n]`` is
+above its minimum share, complementary slackness gives ``mu[a] =
+price[n] + lambda[n] + transfer[n, home[a]]``.
 
 Shortage
 --------
@@ -52,6 +76,7 @@ the result (``summary['shortfall']``), and each one that is not zero is a
 """
 
 import dataclasses
+import time
 
 import numpy as np
 from oslo_config import cfg
@@ -68,6 +93,19 @@ LOG = logging.getLogger(__name__)
 
 #: Demand, capacity or allocation below this is treated as zero.
 EPS = 1e-7
+
+#: How one resource class's LP is solved: ``pricing`` (pairs priced into
+#: a small restricted LP, the default) or ``full`` (every pair at once).
+METHODS = ('pricing', 'full')
+
+#: A reduced cost below minus this (costs divided by the highest
+#: penalty) brings a pair into the restricted LP.
+PRICING_TOL = 1e-9
+
+#: In its first PRUNE_ROUNDS rounds, the restricted LP drops the arcs
+#: without flow whose reduced cost is above PRUNE_COST (same units).
+PRUNE_COST = 1e-3
+PRUNE_ROUNDS = 20
 
 
 class RegionLPError(exception.IrraError):
@@ -242,6 +280,10 @@ class RegionSolution:
     costs: dict
     #: (A, N, K) lower bounds from the minimum shares.
     lower: np.ndarray
+    #: How each class was solved: ``{class: {'method', 'rounds' (LPs
+    #: solved), 'groups' (rows of the last LP), 'arcs' (its pairs),
+    #: 'pairs' (pairs cheaper than the penalty)}}``.
+    solver: dict = dataclasses.field(default_factory=dict)
 
     @property
     def capacity_price(self):
@@ -258,17 +300,24 @@ class RegionLPOptimizer(plugins.Plugin):
     :param sla_penalty: a cost model giving (A, K) penalties from tiers.
     :param time_limit: seconds HiGHS may spend per resource class, or
         None for no limit.
+    :param method: one of :data:`METHODS`; both give the LP's optimum
+        and optimal duals, ``pricing`` faster (see :meth:`solve`).
     """
 
     name = 'region_lp'
     description = ('Least-cost region allocation by linear programming '
                    '(HiGHS), with explicit shortfalls and dual prices.')
 
-    def __init__(self, unit_price, transfer, sla_penalty, time_limit=None):
+    def __init__(self, unit_price, transfer, sla_penalty, time_limit=None,
+                 method='pricing'):
+        if method not in METHODS:
+            raise RegionLPError(reason="unknown LP method %r, expected one "
+                                "of %s" % (method, ', '.join(METHODS)))
         self.unit_price = unit_price
         self.transfer = transfer
         self.sla_penalty = sla_penalty
         self.time_limit = time_limit
+        self.method = method
 
     @classmethod
     def get_config_opts(cls):
@@ -288,10 +337,22 @@ class RegionLPOptimizer(plugins.Plugin):
                               'resource class; unset for no limit. A '
                               'solve that hits it fails with an error, it '
                               'never returns a partial plan.'),
+            cfg.StrOpt('lp_method', default='pricing',
+                       choices=[('pricing', 'solve a small LP over the '
+                                            'pairs of application and '
+                                            'region that can pay off, '
+                                            'adding the others only when '
+                                            'their reduced cost says so'),
+                                ('full', 'solve the LP over every allowed '
+                                         'pair at once')],
+                       help='How the LP of each resource class is solved. '
+                            'Both methods give the optimum and the dual '
+                            'prices; "pricing" is several times faster '
+                            'when applications cannot be grouped.'),
         ]
 
     def __repr__(self):
-        return '<RegionLPOptimizer>'
+        return '<RegionLPOptimizer method=%s>' % self.method
 
     # -- solving ----------------------------------------------------------
 
@@ -343,15 +404,20 @@ class RegionLPOptimizer(plugins.Plugin):
         rent = np.zeros((n, k))
         mu = np.zeros((g, k))
         parts = {'price': 0.0, 'transfer': 0.0, 'penalty': 0.0}
+        arcs = None
+        info = {}
         for j in range(k):
             cx = price[ni, j] + transfer[ni, g_home[ai], j]
             pen = penalty[rep, j]
             rest = g_demand[:, j] - np.bincount(ai, lower[:, j],
                                                 minlength=g)
             spare = p.capacity[:, j] - floor[:, j]
-            xv, sv, lam = self._solve_class(
+            # The arcs that the previous class needed start this one.
+            xv, sv, lam, arcs, how = self._solve_class(
                 p.resource_classes[j], ai, ni, cx, pen,
-                np.maximum(rest, 0.0), np.maximum(spare, 0.0), g, n)
+                np.maximum(rest, 0.0), np.maximum(spare, 0.0), g, n,
+                start=arcs)
+            info[p.resource_classes[j]] = how
             xv = xv + lower[:, j]
             g_alloc[ai, ni, j] = xv
             g_short[:, j] = sv
@@ -379,33 +445,55 @@ class RegionLPOptimizer(plugins.Plugin):
             problem=p, allocation=allocation, shortfall=shortfall,
             rent=rent, demand_price=mu[inverse], unit_price=price,
             transfer=transfer, penalty=penalty,
-            objective=sum(parts.values()), costs=parts, lower=lower_full)
+            objective=sum(parts.values()), costs=parts, lower=lower_full,
+            solver=info)
 
     def _solve_class(self, rc, ai, ni, cost, penalty, demand, capacity,
-                     a, n):
-        """One resource class, through its dual LP.
+                     a, n, start=None):
+        """One resource class, by ``self.method``.
+
+        :param start: for ``pricing``, the arcs (a bool mask over the
+            pairs) to begin with, usually those of the previous class.
+        :returns: ``(x over the pairs, shortfall (A,), rent (N,), the
+            arcs of the last restricted LP or None, an info dict)``.
+        """
+        deadline = (time.monotonic() + float(self.time_limit)
+                    if self.time_limit else None)
+        if self.method == 'full':
+            x, short, rent = self._solve_class_full(
+                rc, ai, ni, cost, penalty, demand, capacity, a, n)
+            pairs = int(np.count_nonzero((cost < penalty[ai]) &
+                                         (demand[ai] > 0)))
+            return x, short, rent, None, {
+                'method': 'full', 'rounds': 1, 'groups': a, 'arcs': pairs,
+                'pairs': pairs}
+        return self._solve_class_pricing(rc, ai, ni, cost, penalty, demand,
+                                         capacity, a, n, start, deadline)
+
+    def _solve_class_full(self, rc, ai, ni, cost, penalty, demand,
+                          capacity, a, n):
+        """One resource class, all pairs at once, through its dual LP.
 
         The dual of the (shifted) allocation LP has one variable per app
         (``mu <= penalty``) and per region (``lambda >= 0``) and one row
         ``mu[a] - lambda[n] <= cost[a, n]`` per allowed pair; HiGHS's
-        interior point method with crossover solves it several times
-        faster than the simplex solves the primal, and the row marginals
-        of its optimal basis are the primal allocation: ``x = -marginal``
-        (the primal objective is minus the dual's, and its derivative by
-        ``cost[a, n]`` is ``x[a, n]``), likewise ``s = -marginal`` of the
-        bound ``mu <= penalty``.
+        interior point method with crossover solves it, and the row
+        marginals of its optimal basis are the primal allocation: ``x =
+        -marginal`` (the primal objective is minus the dual's, and its
+        derivative by ``cost[a, n]`` is ``x[a, n]``), likewise ``s =
+        -marginal`` of the bound ``mu <= penalty``.
 
         A pair costing at least the app's penalty is left out: serving
         there is never cheaper than the shortfall, and its dual row is
-        implied by ``mu <= penalty`` and ``lambda >= 0``.
+        implied by ``mu <= penalty`` and ``lambda >= 0``. Costs are scaled
+        as in :meth:`_solve_class_pricing`.
 
         :returns: ``(x over the pairs, shortfall (A,), rent (N,))``.
         """
-        e = ai.size
         keep = np.nonzero(cost < penalty[ai])[0]
-        x = np.zeros(e)
         if keep.size == 0 or not np.any(demand > EPS):
-            return x, demand.copy(), np.zeros(n)
+            return np.zeros(ai.size), demand.copy(), np.zeros(n)
+        scale = float(penalty[ai[keep]].max())
         rows = np.arange(keep.size)
         matrix = sparse.csr_matrix(
             (np.concatenate([np.ones(keep.size), -np.ones(keep.size)]),
@@ -414,7 +502,7 @@ class RegionLPOptimizer(plugins.Plugin):
             shape=(keep.size, a + n))
         bounds = np.empty((a + n, 2))
         bounds[:a, 0] = -np.inf
-        bounds[:a, 1] = penalty
+        bounds[:a, 1] = penalty / scale
         bounds[a:, 0] = 0.0
         bounds[a:, 1] = np.inf
         options = {}
@@ -422,33 +510,99 @@ class RegionLPOptimizer(plugins.Plugin):
             options['time_limit'] = float(self.time_limit)
         res = optimize.linprog(
             np.concatenate([-demand, capacity]), A_ub=matrix,
-            b_ub=cost[keep], bounds=bounds, method='highs-ipm',
+            b_ub=cost[keep] / scale, bounds=bounds, method='highs-ipm',
             options=options)
         if res.status != 0:
             raise RegionLPError(
                 reason="the LP solver failed on resource class %s: %s "
                        "(status %d)" % (rc, res.message, res.status))
-        x[keep] = np.maximum(-res.ineqlin.marginals, 0.0)
-        served = np.bincount(ai, x, minlength=a)
-        # Round-off of the solver: never serve more than the demand.
-        over = served > demand
-        if np.any(over):
-            x *= np.where(over, demand / np.maximum(served, EPS), 1.0)[ai]
-            served = np.bincount(ai, x, minlength=a)
-        shortfall = np.maximum(demand - served, 0.0)
-        shortfall[shortfall < EPS * np.maximum(demand, 1.0)] = 0.0
-        rent = np.maximum(res.x[a:], 0.0)
-        # A region without spare capacity has a whole range of optimal
-        # rents (its capacity term is zero); report the least one, the
-        # value of one more unit there: max over its apps of mu - cost.
-        empty = capacity <= EPS
-        if np.any(empty):
-            live = demand[ai[keep]] > EPS
-            least = np.zeros(n)
-            np.maximum.at(least, ni[keep][live],
-                          (res.x[:a][ai[keep]] - cost[keep])[live])
-            rent[empty] = least[empty]
-        return x, shortfall, rent
+        return _finish(ai, ni, cost, demand, capacity, keep,
+                       -res.ineqlin.marginals, res.x[:a] * scale,
+                       res.x[a:] * scale)
+
+    def _solve_class_pricing(self, rc, ai, ni, cost, penalty, demand,
+                             capacity, a, n, start, deadline):
+        """One resource class, by pricing pairs into a restricted LP.
+
+        The LP is solved on a subset of the pairs (the *arcs*): at first
+        each app's cheapest pair and the arcs of ``start``. With the pairs
+        left out at ``x[a, n] = 0``, its optimum is a feasible point of
+        the full LP, and its duals ``(mu, lambda)`` are feasible for the
+        full LP's dual when no pair left out has a negative reduced cost
+        ``cost[a, n] + lambda[n] - mu[a]``: then both are optimal, with
+        the same objective. Otherwise each app's pairs of the most
+        negative reduced cost are added, and the LP is solved again. This
+        is exact whatever arcs it starts from; only the number of rounds
+        depends on them.
+
+        Each restricted LP is small: apps whose arcs have the same costs
+        and whose penalties are equal have the same columns there, and
+        are grouped as in :func:`_groups` (one row per group, its
+        allocation split in proportion to demand). At the optimal rents
+        most apps have one cheapest region, so a few hundred groups
+        remain even when no two apps are alike.
+
+        Costs are divided by the highest penalty of the pairs, so that
+        HiGHS's absolute tolerances are relative to them (memory priced
+        per MiB costs about 1e-4 per unit).
+
+        :returns: ``(x over the pairs, shortfall (A,), rent (N,), the
+            arcs of the last LP, an info dict)``.
+        """
+        e = ai.size
+        keep = np.nonzero((cost < penalty[ai]) & (demand[ai] > 0))[0]
+        if keep.size == 0 or not np.any(demand > EPS):
+            return np.zeros(e), demand.copy(), np.zeros(n), start, {
+                'method': 'pricing', 'rounds': 0, 'groups': 0, 'arcs': 0,
+                'pairs': int(keep.size)}
+        ka, kn = ai[keep], ni[keep]
+        scale = float(penalty[ka].max())
+        kc = cost[keep] / scale
+        pen = penalty / scale
+        active = (np.zeros(keep.size, dtype=bool) if start is None
+                  else start[keep].copy())
+        # Every app begins with its cheapest pair.
+        order = np.lexsort((kc, ka))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = ka[order[1:]] != ka[order[:-1]]
+        active[order[first]] = True
+        rounds = 0
+        last = np.inf
+        while True:
+            rounds += 1
+            idx = np.nonzero(active)[0]
+            xa, mu, lam, groups, obj = _restricted(
+                rc, ka[idx], kn[idx], kc[idx], pen, demand, capacity, a, n,
+                deadline)
+            reduced = kc + lam[kn] - mu[ka]
+            viol = np.nonzero(~active & (reduced < -PRICING_TOL))[0]
+            if not viol.size:
+                break
+            # Arcs without flow whose reduced cost is well above zero
+            # are dropped, to keep the LP small. The objective never rises
+            # from one round to the next (a dropped arc had no flow), and
+            # arcs are dropped only after a round that lowered it, so no
+            # set of arcs comes back; after PRUNE_ROUNDS rounds arcs are
+            # only added, which bounds the rounds in any case.
+            if rounds <= PRUNE_ROUNDS and obj < last - 1e-9 * max(
+                    1.0, abs(last)):
+                active[idx[(xa <= 0) & (reduced[idx] > PRUNE_COST)]] = False
+            last = obj
+            best = np.full(a, np.inf)
+            np.minimum.at(best, ka[viol], reduced[viol])
+            active[viol[reduced[viol] <= best[ka[viol]] + PRICING_TOL]] = True
+        LOG.debug('Region LP, %s: %d rounds, last LP %d groups and %d of '
+                  '%d pairs', rc, rounds, groups, idx.size, keep.size)
+        xk = np.zeros(keep.size)
+        xk[idx] = xa
+        x, short, rent = _finish(ai, ni, cost, demand, capacity, keep, xk,
+                                 mu * scale, lam * scale)
+        # The next class starts from the pairs with flow in this one.
+        arcs = np.zeros(e, dtype=bool)
+        arcs[keep[idx[xa > 0]]] = True
+        return x, short, rent, arcs, {
+            'method': 'pricing', 'rounds': rounds, 'groups': groups,
+            'arcs': int(idx.size), 'pairs': int(keep.size)}
 
     # -- the plan ---------------------------------------------------------
 
@@ -631,6 +785,103 @@ def _groups(home, allowed, min_share, penalty):
     return rep, inverse.reshape(-1)
 
 
+def _restricted(rc, ai, ni, cost, penalty, demand, capacity, a, n,
+                deadline):
+    """The primal LP of one class over the arcs ``(ai, ni)`` only.
+
+    Apps whose arcs cost the same and whose penalties are equal are one
+    row (see :func:`_groups`). Only apps with arcs take part; the others
+    are short of all their demand.
+
+    :returns: ``(x over the arcs, mu (A,), lambda (N,), number of
+        groups, objective)``; ``mu`` of an app without arcs is its
+        penalty.
+    """
+    has = np.zeros(a, dtype=bool)
+    has[ai] = True
+    rows = np.nonzero(has)[0]
+    key = np.full((a, n + 1), -1.0)
+    key[ai, ni] = cost
+    key[:, n] = penalty
+    key = np.ascontiguousarray(key[rows])
+    # Rows as opaque bytes: one sort finds equal rows.
+    _, rep, group = np.unique(
+        key.view(np.dtype((np.void, key.itemsize * (n + 1)))).ravel(),
+        return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    g = rep.size
+    g_demand = np.bincount(group, demand[rows], minlength=g)
+    ga, gn = np.nonzero(key[rep, :n] >= 0)
+    e = ga.size
+    cols = np.arange(e + g)
+    a_eq = sparse.csr_matrix(
+        (np.ones(e + g), (np.concatenate([ga, np.arange(g)]), cols)),
+        shape=(g, e + g))
+    a_ub = sparse.csr_matrix((np.ones(e), (gn, cols[:e])),
+                             shape=(n, e + g))
+    options = {}
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RegionLPError(
+                reason="the LP solver failed on resource class %s: time "
+                       "limit reached" % rc)
+        options['time_limit'] = left
+    res = optimize.linprog(
+        np.concatenate([key[rep, :n][ga, gn], key[rep, n]]), A_ub=a_ub,
+        b_ub=capacity, A_eq=a_eq, b_eq=g_demand, bounds=(0, None),
+        method='highs-ds', options=options)
+    if res.status != 0:
+        raise RegionLPError(
+            reason="the LP solver failed on resource class %s: %s "
+                   "(status %d)" % (rc, res.message, res.status))
+    flow = np.zeros((g, n))
+    flow[ga, gn] = res.x[:e]
+    # Each app's part of its group, in proportion to demand.
+    part = np.zeros(a)
+    part[rows] = np.divide(demand[rows], g_demand[group],
+                           out=np.zeros(rows.size),
+                           where=g_demand[group] > 0)
+    app_group = np.zeros(a, dtype=np.int64)
+    app_group[rows] = group
+    x = flow[app_group[ai], ni] * part[ai]
+    mu = penalty.copy()
+    mu[rows] = res.eqlin.marginals[group]
+    return x, mu, -res.ineqlin.marginals, g, res.fun
+
+
+def _finish(ai, ni, cost, demand, capacity, keep, xk, mu, lam):
+    """The allocation, shortfall and rents of one class from an optimum.
+
+    :param keep: the pairs the LP had; ``xk`` their allocation, ``mu``
+        (A,) and ``lam`` (N,) the LP's duals.
+    :returns: ``(x over the pairs, shortfall (A,), rent (N,))``.
+    """
+    a, n = demand.size, capacity.size
+    x = np.zeros(ai.size)
+    x[keep] = np.maximum(xk, 0.0)
+    served = np.bincount(ai, x, minlength=a)
+    # Round-off of the solver: never serve more than the demand.
+    over = served > demand
+    if np.any(over):
+        x *= np.where(over, demand / np.maximum(served, EPS), 1.0)[ai]
+        served = np.bincount(ai, x, minlength=a)
+    shortfall = np.maximum(demand - served, 0.0)
+    shortfall[shortfall < EPS * np.maximum(demand, 1.0)] = 0.0
+    rent = np.maximum(lam, 0.0)
+    # A region without spare capacity has a whole range of optimal
+    # rents (its capacity term is zero); report the least one, the
+    # value of one more unit there: max over its apps of mu - cost.
+    empty = capacity <= EPS
+    if np.any(empty):
+        live = demand[ai[keep]] > EPS
+        least = np.zeros(n)
+        np.maximum.at(least, ni[keep][live],
+                      (mu[ai[keep]] - cost[keep])[live])
+        rent[empty] = least[empty]
+    return x, shortfall, rent
+
+
 def from_conf(conf):
     """Build the optimizer and its cost models from ``conf``."""
     group = plugins.register_plugin_opts(conf, 'irra.optimizers',
@@ -644,4 +895,5 @@ def from_conf(conf):
                                                   name)
         models.append(cls.from_conf(cost_group) if cost_group is not None
                       else cls())
-    return RegionLPOptimizer(*models, time_limit=group.time_limit)
+    return RegionLPOptimizer(*models, time_limit=group.time_limit,
+                             method=group.lp_method)
