@@ -405,10 +405,14 @@ class BenchCommands:
     @common.args('--repeat', type=int, default=3, metavar='N',
                  help='Time the LP N times and report the fastest and the '
                       'median (default 3).')
+    @common.args('--full-lp', action='store_true',
+                 help='Also solve the LP with the "full" method (every '
+                      'pair at once), timed in turn with the default one, '
+                      'and compare the two.')
     @common.args('--json', dest='json_out', default=None, metavar='OUT',
                  help='Also write the result to this JSON file.')
     def region_lp(self, regions=50, apps=5000, classes=2, seed=0,
-                  distinct=False, repeat=3, json_out=None):
+                  distinct=False, repeat=3, full_lp=False, json_out=None):
         """Region LP against a greedy allocator, and the market checks."""
         from irra_openstack.market import bench as market_bench
 
@@ -419,7 +423,8 @@ class BenchCommands:
                                  % (name, value))
         result = market_bench.run(regions=regions, apps=apps,
                                   classes=classes, seed=seed,
-                                  distinct=distinct, repeat=repeat)
+                                  distinct=distinct, repeat=repeat,
+                                  full_lp=full_lp)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:
             with open(json_out, 'w') as f:

@@ -25,6 +25,10 @@ The baseline serves applications one by one, highest SLA penalty first,
 each in its cheapest allowed regions with room (after every minimum
 share is placed): what a simple operator script would do. Both are
 scored with the same objective.
+
+With ``full_lp`` the same LP is also solved by the ``full`` method (every
+pair at once), timed in turn with the default method in the same run, and
+the two optima and rents are compared.
 """
 
 import time
@@ -168,18 +172,27 @@ def _timed(func, *args, **kwargs):
 
 
 def run(regions=50, apps=5000, classes=2, seed=0, distinct=False,
-        repeat=3):
+        repeat=3, full_lp=False):
     """Run the benchmark; returns a JSON-ready dict.
 
     Our LP is timed ``repeat`` times (the best and median are reported:
-    the machine may be shared); the greedy baseline once.
+    the machine may be shared); the greedy baseline once. With
+    ``full_lp``, the ``full`` method is timed ``repeat`` times too, each
+    run right after one of ours.
     """
     problem, optimizer = instance(regions, apps, classes, seed, distinct)
-    walls, cpus = [], []
+    full = (region_lp.RegionLPOptimizer(
+        optimizer.unit_price, optimizer.transfer, optimizer.sla_penalty,
+        method='full') if full_lp else None)
+    walls, cpus, f_walls, f_cpus = [], [], [], []
     for _ in range(max(1, repeat)):
         sol, wall, cpu = _timed(optimizer.solve, problem)
         walls.append(wall)
         cpus.append(cpu)
+        if full is not None:
+            f_sol, wall, cpu = _timed(full.solve, problem)
+            f_walls.append(wall)
+            f_cpus.append(cpu)
     plan, plan_wall, _ = _timed(optimizer.plan, problem, 'bench', sol)
     (g_alloc, g_short, g_obj), g_wall, g_cpu = _timed(greedy, problem,
                                                       optimizer)
@@ -195,11 +208,14 @@ def run(regions=50, apps=5000, classes=2, seed=0, distinct=False,
         'seconds': float(np.min(walls)),
         'seconds_median': float(np.median(walls)),
         'cpu_seconds': float(np.min(cpus)),
+        'cpu_seconds_median': float(np.median(cpus)),
         'plan_seconds': plan_wall,
         'actions': len(plan.actions),
         'shortfalls': len(plan.shortfalls),
         'feasible': feasible(problem, sol.allocation, sol.shortfall),
         'lp_groups': int(rep.size),
+        'lp_method': optimizer.method,
+        'lp_solver': sol.solver,
     }
     baseline = {
         'objective': g_obj,
@@ -208,7 +224,7 @@ def run(regions=50, apps=5000, classes=2, seed=0, distinct=False,
         'cpu_seconds': g_cpu,
         'feasible': feasible(problem, g_alloc, g_short),
     }
-    return {
+    result = {
         'instance': {
             'regions': regions, 'apps': apps, 'classes': classes,
             'seed': seed, 'distinct': bool(distinct),
@@ -238,3 +254,21 @@ def run(regions=50, apps=5000, classes=2, seed=0, distinct=False,
         },
         'target_seconds': 2.0,
     }
+    if full is not None:
+        scale = max(1.0, abs(f_sol.objective))
+        result['full_lp'] = {
+            'objective': f_sol.objective,
+            'seconds': float(np.min(f_walls)),
+            'seconds_median': float(np.median(f_walls)),
+            'cpu_seconds': float(np.min(f_cpus)),
+            'cpu_seconds_median': float(np.median(f_cpus)),
+            'objective_rel_diff': abs(sol.objective - f_sol.objective) /
+            scale,
+            'rent_max_abs_diff': float(np.abs(sol.rent - f_sol.rent).max(
+                initial=0.0)),
+            'feasible': feasible(problem, f_sol.allocation, f_sol.shortfall),
+        }
+        result['ratio']['seconds_irra_over_full_lp'] = (
+            ours['seconds'] / result['full_lp']['seconds']
+            if result['full_lp']['seconds'] else None)
+    return result

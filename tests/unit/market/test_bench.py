@@ -34,3 +34,20 @@ class BenchTest(base.TestCase):
                            distinct=True, repeat=1)
         self.check(result)
         self.assertEqual(3, result['instance']['classes'])
+        self.assertEqual('pricing', result['irra']['lp_method'])
+        self.assertEqual(3, len(result['irra']['lp_solver']))
+        self.assertNotIn('full_lp', result)
+
+    def test_full_lp_comparison(self):
+        result = bench.run(regions=8, apps=200, classes=2, seed=3,
+                           distinct=True, repeat=2, full_lp=True)
+        self.check(result)
+        full = result['full_lp']
+        self.assertTrue(full['feasible'])
+        self.assertLess(full['objective_rel_diff'], 1e-9)
+        self.assertAlmostEqual(result['irra']['objective'],
+                               full['objective'],
+                               delta=1e-9 * full['objective'])
+        self.assertGreater(full['seconds'], 0.0)
+        self.assertGreater(result['ratio']['seconds_irra_over_full_lp'],
+                           0.0)
