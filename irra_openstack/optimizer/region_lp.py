@@ -537,10 +537,9 @@ class RegionLPOptimizer(plugins.Plugin):
 
         Each restricted LP is small: apps whose arcs have the same costs
         and whose penalties are equal have the same columns there, and
-        are grouped as in :func:`_groups` (one row per group, its
-        allocation split in proportion to demand). At the optimal rents
-        most apps have one cheapest region, so a few hundred groups
-        remain even when no two apps are alike.
+        are one row, whose flows :func:`_fill` hands to its apps. At the
+        optimal rents most apps have one cheapest region, so a few
+        hundred rows remain even when no two apps are alike.
 
         Costs are divided by the highest penalty of the pairs, so that
         HiGHS's absolute tolerances are relative to them (memory priced
@@ -790,12 +789,13 @@ def _restricted(rc, ai, ni, cost, penalty, demand, capacity, a, n,
     """The primal LP of one class over the arcs ``(ai, ni)`` only.
 
     Apps whose arcs cost the same and whose penalties are equal are one
-    row (see :func:`_groups`). Only apps with arcs take part; the others
-    are short of all their demand.
+    row (as in :func:`_groups`), its flows handed to them by
+    :func:`_fill`. Only apps with arcs take part; the others are short
+    of all their demand.
 
     :returns: ``(x over the arcs, mu (A,), lambda (N,), number of
-        groups, objective)``; ``mu`` of an app without arcs is its
-        penalty.
+        rows, objective)``; ``mu`` of an app without arcs is its
+        penalty; the objective is in the units of ``cost``.
     """
     has = np.zeros(a, dtype=bool)
     has[ai] = True
@@ -835,19 +835,65 @@ def _restricted(rc, ai, ni, cost, penalty, demand, capacity, a, n,
         raise RegionLPError(
             reason="the LP solver failed on resource class %s: %s "
                    "(status %d)" % (rc, res.message, res.status))
-    flow = np.zeros((g, n))
-    flow[ga, gn] = res.x[:e]
-    # Each app's part of its group, in proportion to demand.
-    part = np.zeros(a)
-    part[rows] = np.divide(demand[rows], g_demand[group],
-                           out=np.zeros(rows.size),
-                           where=g_demand[group] > 0)
-    app_group = np.zeros(a, dtype=np.int64)
-    app_group[rows] = group
-    x = flow[app_group[ai], ni] * part[ai]
+    x = _fill(rows, group, demand[rows], ga, gn, res.x[:e], ai, ni, n)
     mu = penalty.copy()
     mu[rows] = res.eqlin.marginals[group]
     return x, mu, -res.ineqlin.marginals, g, res.fun
+
+
+def _fill(rows, group, demand, ga, gn, flow, ai, ni, n):
+    """Hand each group's flows to its apps, one app after another.
+
+    The apps of a row of the restricted LP are not identical (they differ
+    in pairs that LP does without), so, as a vertex of the full LP would,
+    each is served in as few regions as the row's flows allow: the apps
+    in index order fill the row's demand line, its regions' flows (in
+    region order, then the shortfall) are laid on it, and an app gets the
+    overlap of its stretch with each flow. At most one app per region of
+    a row is split. Any split is optimal: the apps have the same columns
+    in that LP.
+
+    :param rows: the apps in the LP; ``group`` their row, ``demand``
+        their demand.
+    :param ga, gn, flow: each row's pairs (ordered by row) and flows.
+    :returns: x over the arcs ``(ai, ni)``.
+    """
+    order = np.argsort(group, kind='stable')
+    app, g_of = rows[order], group[order]
+    end = np.cumsum(demand[order])
+    start = np.concatenate([[0.0], end[:-1]])
+    first = np.ones(app.size, dtype=bool)
+    first[1:] = g_of[1:] != g_of[:-1]
+    g_start = start[first]
+    g_end = np.append(start[first][1:], end[-1])
+    # Each flow's stretch of its row's line, cut at the row's end.
+    flow = np.maximum(flow, 0.0)
+    total = np.cumsum(flow)
+    before = np.zeros(g_start.size)
+    row_first = np.ones(ga.size, dtype=bool)
+    row_first[1:] = ga[1:] != ga[:-1]
+    before[ga[row_first]] = (total - flow)[row_first]
+    f_end = np.minimum(g_start[ga] + (total - before[ga]), g_end[ga])
+    f_start = np.concatenate([[0.0], f_end[:-1]])
+    f_start[row_first] = g_start[ga[row_first]]
+    f_end = np.maximum(f_end, f_start)
+    # The apps whose stretch meets each flow's: from the first that ends
+    # after it starts to the last that starts before it ends.
+    lo = np.searchsorted(end, f_start, side='right')
+    hi = np.searchsorted(start, f_end, side='left')
+    count = np.where(f_end > f_start, np.maximum(hi - lo, 0), 0)
+    seg = np.repeat(np.arange(ga.size), count)
+    member = lo[seg] + np.arange(seg.size) - np.repeat(
+        np.cumsum(count) - count, count)
+    amount = (np.minimum(end[member], f_end[seg]) -
+              np.maximum(start[member], f_start[seg]))
+    code = ai.astype(np.int64) * n + ni
+    sort = np.argsort(code, kind='stable')
+    at = sort[np.searchsorted(code[sort], app[member].astype(np.int64) * n +
+                              gn[seg])]
+    x = np.zeros(ai.size)
+    np.add.at(x, at, np.maximum(amount, 0.0))
+    return x
 
 
 def _finish(ai, ni, cost, demand, capacity, keep, xk, mu, lam):

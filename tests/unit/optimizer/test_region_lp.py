@@ -267,6 +267,59 @@ class PricingTest(base.TestCase):
         self.assertEqual(2, sol.solver['VCPU']['rounds'])
         self.assertEqual(2, sol.solver['VCPU']['arcs'])
 
+    def test_apps_of_one_row_are_not_split_needlessly(self):
+        # a and b differ (r3 or r4 as a third choice) but share the row
+        # {r0, r1} of the restricted LP. r0 holds 6 of their 12: one gets
+        # all of r0, the other all of r1. Splitting both in proportion
+        # would cost the same but reserve in four places instead of two.
+        opt = make_optimizer(
+            prices={'r0/*': 1.0, 'r1/*': 2.0, 'r3/*': 3.0, 'r4/*': 3.0},
+            transfer=0.1)
+        p = region_lp.RegionProblem(
+            ['r0', 'r1', 'r3', 'r4'], ['a', 'b'], ['VCPU'], [[6.0], [6.0]],
+            [[6.0], [100.0], [100.0], [100.0]], [0, 0], ['gold', 'gold'],
+            allowed=[[True, True, True, False], [True, True, False, True]])
+        sol = opt.solve(p)
+        self.assertEqual(1, sol.solver['VCPU']['groups'])
+        x = sol.allocation[:, :, 0]
+        np.testing.assert_allclose([6.0, 6.0, 0, 0], x.sum(axis=0))
+        np.testing.assert_allclose([6.0, 6.0], x.max(axis=1))
+        self.assertEqual(2, len(opt.plan(p, solution=sol).actions))
+
+    @hypothesis.settings(max_examples=50, deadline=None)
+    @hypothesis.given(seed=st.integers(0, 2 ** 31))
+    def test_fill(self, seed):
+        # Rows of apps with the same pairs, random flows: every flow is
+        # handed out in full (up to the row's demand), no app gets more
+        # than its demand, and at most one app per flow is split.
+        rng = np.random.default_rng(seed)
+        n, apps = 5, int(rng.integers(1, 30))
+        group = np.sort(rng.integers(0, max(1, apps // 3), apps))
+        _, group = np.unique(group, return_inverse=True)
+        g = int(group.max()) + 1
+        demand = rng.gamma(2.0, 3.0, apps) * (rng.random(apps) < 0.9)
+        regions = rng.random((g, n)) < 0.6
+        ga, gn = np.nonzero(regions)
+        g_demand = np.bincount(group, demand, minlength=g)
+        flow = rng.dirichlet(np.ones(ga.size)) if ga.size else np.zeros(0)
+        flow = flow * g_demand[ga] * rng.uniform(0.2, 1.0, ga.size)
+        per_row = np.bincount(ga, flow, minlength=g)
+        flow *= np.minimum(1.0, np.divide(
+            g_demand, per_row, out=np.ones(g), where=per_row > 0))[ga]
+        ai, ni = np.nonzero(regions[group])
+        rows = np.arange(apps)
+        x = region_lp._fill(rows, group, demand, ga, gn, flow, ai, ni, n)
+        self.assertTrue(np.all(x >= 0))
+        served = np.bincount(ai, x, minlength=apps)
+        self.assertTrue(np.all(served <= demand + 1e-9))
+        got = np.zeros((g, n))
+        np.add.at(got, (group[ai], ni), x)
+        np.testing.assert_allclose(got[ga, gn], flow, atol=1e-9)
+        # An app is split when it is served in two regions, or served
+        # in part although its row has flow to spare.
+        pieces = np.bincount(ai, x > 1e-12, minlength=apps)
+        self.assertLessEqual(int((pieces > 1).sum()), ga.size)
+
     def test_any_start_gives_the_optimum(self):
         # The arcs a class starts from (the previous class's) change the
         # rounds, never the answer.
