@@ -301,7 +301,8 @@ class RegionLPOptimizer(plugins.Plugin):
     :param time_limit: seconds HiGHS may spend per resource class, or
         None for no limit.
     :param method: one of :data:`METHODS`; both give the LP's optimum
-        and optimal duals, ``pricing`` faster (see :meth:`solve`).
+        and optimal duals, ``pricing`` faster (see *Solving* in the
+        module's doc).
     """
 
     name = 'region_lp'
