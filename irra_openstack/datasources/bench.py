@@ -248,7 +248,28 @@ def load_prometheus(truth, time_shift=0, metrics=METRICS):
 
 # -- the benchmark -------------------------------------------------------
 
-def _compare(ds, truth, metrics):
+def _measure(pull, server_cpu):
+    """Run ``pull()``; its result and what it cost.
+
+    Wall seconds, the CPU seconds of this process (all its threads: the
+    client's requests and decoding) and of the server
+    (``server_cpu()``, its processes' total so far), and the 1-minute
+    load average before and after: the machine is shared, and the
+    timings scale with its load.
+    """
+    load0 = os.getloadavg()[0]
+    s0, c0, w0 = server_cpu(), time.process_time(), time.monotonic()
+    result = pull()
+    wall = time.monotonic() - w0
+    cost = {'wall_seconds': round(wall, 3),
+            'client_cpu_seconds': round(time.process_time() - c0, 3),
+            'server_cpu_seconds': round(server_cpu() - s0, 3),
+            'loadavg_1min': [round(load0, 2),
+                             round(os.getloadavg()[0], 2)]}
+    return result, cost
+
+
+def _compare(ds, truth, metrics, server_cpu=lambda: 0.0):
     f = truth.frame
     step = f.step
     res = {r: [] for r in ds.regions}
@@ -258,22 +279,26 @@ def _compare(ds, truth, metrics):
     attrs = {r: {'vcpus': int(v)} for r, v in zip(f.resources,
                                                   truth.vcpus)}
     parallel = ds.parallel
+
+    def batched_pull():
+        return ds.fetch(f.start, f.end, step, metrics=metrics,
+                        attributes=attrs)
+
     # The first pull after loading pays for the server's cold caches;
     # it is reported, and then both ways are timed on warm caches.
-    cold = ds.fetch(f.start, f.end, step, metrics=metrics,
-                    attributes=attrs)
-    batched = ds.fetch(f.start, f.end, step, metrics=metrics,
-                       attributes=attrs)
+    cold, cold_cost = _measure(batched_pull, server_cpu)
+    batched, batched_cost = _measure(batched_pull, server_cpu)
     # The per-VM loop runs with the same client concurrency as the
     # batched pull: at most ``parallel`` requests in flight, from one
     # pool of the (metric, VM) requests.
-    loop = ds.fetch_per_resource(f.start, f.end, step, res,
-                                 metrics=metrics, attributes=attrs)
+    loop, loop_cost = _measure(
+        lambda: ds.fetch_per_resource(f.start, f.end, step, res,
+                                      metrics=metrics, attributes=attrs),
+        server_cpu)
     try:
         # The batched pull one metric at a time is reported too.
         ds.parallel = 1
-        sequential = ds.fetch(f.start, f.end, step, metrics=metrics,
-                              attributes=attrs)
+        sequential, sequential_cost = _measure(batched_pull, server_cpu)
     finally:
         ds.parallel = parallel
     region = ds.regions[truth.region]
@@ -304,6 +329,9 @@ def _compare(ds, truth, metrics):
                     'cold_seconds': round(cold.seconds, 3),
                     'one_metric_at_a_time_seconds': round(
                         sequential.seconds, 3),
+                    'cost': batched_cost,
+                    'cold_cost': cold_cost,
+                    'one_metric_at_a_time_cost': sequential_cost,
                     'parallel': parallel,
                     'in_flight': in_flight,
                     'complete': batched.complete,
@@ -311,8 +339,9 @@ def _compare(ds, truth, metrics):
                     'accuracy': errs['batched']},
         'per_vm': {'requests': loop.requests,
                    'seconds': round(loop.seconds, 3),
+                   'cost': loop_cost,
                    'parallel': parallel,
-                   'in_flight': in_flight,
+                   'in_flight': min(parallel, len(metrics) * f.n_resources),
                    'complete': loop.complete,
                    'missing': [str(m)[:300] for m in loop.missing[:5]],
                    'accuracy': errs['per_vm']},
@@ -320,10 +349,15 @@ def _compare(ds, truth, metrics):
     out['request_ratio'] = round(loop.requests / max(batched.requests, 1),
                                  1)
     out['speedup'] = round(loop.seconds / max(batched.seconds, 1e-9), 1)
+    # CPU seconds (client and server together) the per-VM loop used for
+    # each one the batched pull used: the speedup less the machine's load.
+    cpu = {k: c['client_cpu_seconds'] + c['server_cpu_seconds']
+           for k, c in (('batched', batched_cost), ('per_vm', loop_cost))}
+    out['cpu_ratio'] = round(cpu['per_vm'] / max(cpu['batched'], 1e-9), 1)
     out['targets_met'] = bool(out['request_ratio'] >= 10
                               and out['speedup'] >= 5
                               and max(batched.seconds, cold.seconds) <= 30
-                              and batched.complete)
+                              and batched.complete and loop.complete)
     return out
 
 
@@ -349,7 +383,12 @@ def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
               'metrics': list(metrics), 'hours': hours,
               'targets': {'request_ratio': 10, 'speedup': 5,
                           'batched_seconds_max': 30},
-              'parallel': parallel}
+              'parallel': parallel,
+              # The machine is shared: its load says how far the wall
+              # times are from what the CPU times would allow.
+              'machine': {'cpus': os.cpu_count(),
+                          'loadavg_at_start': [round(x, 2) for x in
+                                               os.getloadavg()]}}
     if 'gnocchi' in which:
         g = servers.GnocchiServer(api_processes=gnocchi_processes)
         try:
@@ -364,7 +403,8 @@ def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
                 parallel=parallel)
             result['gnocchi_chunks'] = gnocchi_chunks
             result['gnocchi_api_processes'] = gnocchi_processes
-            result['gnocchi'] = _compare(ds, truth, metrics)
+            result['gnocchi'] = _compare(ds, truth, metrics,
+                                         g.cpu_seconds)
             progress('gnocchi: %s' % result['gnocchi'])
         finally:
             g.stop()
@@ -377,8 +417,11 @@ def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
             ds = prometheus.PrometheusDatasource(
                 [base.Region('bench', p.url)], timeout=600, retries=0,
                 parallel=parallel)
-            result['prometheus'] = _compare(ds, truth, metrics)
+            result['prometheus'] = _compare(ds, truth, metrics,
+                                            p.cpu_seconds)
             progress('prometheus: %s' % result['prometheus'])
         finally:
             p.stop()
+    result['machine']['loadavg_at_end'] = [round(x, 2) for x in
+                                           os.getloadavg()]
     return result

@@ -91,6 +91,46 @@ def _stop(proc, timeout=10):
         proc.wait(5)
 
 
+def _proc_stats():
+    """``{pid: (ppid, cpu seconds)}`` of every process, from /proc."""
+    tick = float(os.sysconf('SC_CLK_TCK'))
+    out = {}
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as f:
+                text = f.read()
+        except OSError:         # gone meanwhile
+            continue
+        # The command name is in parentheses and may hold spaces.
+        rest = text[text.rindex(')') + 2:].split()
+        out[int(name)] = (int(rest[1]),
+                          (int(rest[11]) + int(rest[12])) / tick)
+    return out
+
+
+def tree_cpu_seconds(*pids):
+    """CPU seconds used so far by processes and all their descendants.
+
+    User + system time from Linux's /proc; the CPU of children that
+    already exited is not counted. For the benchmarks' server-side CPU.
+    """
+    stats = _proc_stats()
+    children = {}
+    for pid, (ppid, _cpu) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo, seen = 0.0, [p for p in pids if p], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        total += stats[pid][1]
+        todo.extend(children.get(pid, ()))
+    return total
+
+
 def find_gnocchi_bin():
     """The ``bin`` folder of a virtualenv with Gnocchi and uWSGI."""
     candidates = [os.environ.get('IRRA_GNOCCHI_VENV'),
@@ -148,6 +188,25 @@ class GnocchiServer:
     @property
     def url(self):
         return 'http://127.0.0.1:%d' % self.port
+
+    def cpu_seconds(self):
+        """CPU seconds used so far by the API and its indexer.
+
+        uWSGI and its workers, and the PostgreSQL backends connected to
+        the indexer database now (pooled: they last).
+        """
+        pids = []
+        if self._db_made:
+            conn = _pg_connect()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute('SELECT pid FROM pg_stat_activity WHERE '
+                                'datname = %s AND pid <> '
+                                'pg_backend_pid()', (self.dbname,))
+                    pids = [row[0] for row in cur.fetchall()]
+            finally:
+                conn.close()
+        return tree_cpu_seconds(self._api and self._api.pid, *pids)
 
     def session(self):
         """A keystoneauth session that authenticates as Gnocchi's admin."""
@@ -339,6 +398,10 @@ class PrometheusServer:
     @property
     def url(self):
         return 'http://127.0.0.1:%d' % self.port
+
+    def cpu_seconds(self):
+        """CPU seconds used so far by the server."""
+        return tree_cpu_seconds(self._proc and self._proc.pid)
 
     @staticmethod
     def binaries():
