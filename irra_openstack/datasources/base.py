@@ -21,8 +21,10 @@ down was reset (the VM restarted): its increase is then its new value.
 """
 
 import abc
+import collections
 from concurrent import futures
 import dataclasses
+import json
 import random
 import threading
 import time
@@ -192,6 +194,10 @@ class FetchResult:
         is all NaN in its frame.
     :attr missing: list of :class:`Missing`.
     :attr requests: HTTP requests made (attempts, retries included).
+    :attr failed_attempts: those of them that failed (a connection
+        error, a time-out or a 5xx answer), whether a retry then
+        succeeded or not.
+    :attr failure_reasons: ``{reason: count}`` of the failed attempts.
     :attr seconds: wall time of the fetch.
     """
 
@@ -203,6 +209,8 @@ class FetchResult:
     frames: dict = dataclasses.field(default_factory=dict)
     missing: list = dataclasses.field(default_factory=list)
     requests: int = 0
+    failed_attempts: int = 0
+    failure_reasons: dict = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -318,11 +326,13 @@ class HttpClient:
         self.breaker = breaker or CircuitBreaker()
         self.headers = dict(headers or {})
         self.requests = 0
+        self.failures = collections.Counter()
         self._sleep = sleep
         self._lock = threading.Lock()
 
-    def request(self, method, path, params=None, json_body=None):
-        """Return the decoded JSON answer.
+    def request(self, method, path, params=None, json_body=None,
+                raw=False):
+        """Return the decoded JSON answer (``raw``: its bytes, undecoded).
 
         :raises CircuitOpen, EndpointUnavailable: the endpoint failed.
         :raises MalformedResponse: the answer is not JSON.
@@ -361,6 +371,8 @@ class HttpClient:
                 self.breaker.success()
                 break
             self.breaker.failure()
+            with self._lock:
+                self.failures[failure[:200]] += 1
             if attempt >= self.retries:
                 raise EndpointUnavailable(
                     reason="%s %s: %s (after %d attempts)"
@@ -376,12 +388,19 @@ class HttpClient:
                 reason="%s %s: HTTP %d: %s" % (
                     method, url, resp.status_code, resp.text[:300]),
                 status=resp.status_code)
-        try:
-            return resp.json()
-        except ValueError:
-            raise MalformedResponse(
-                reason="%s %s answered something that is not JSON: %r"
-                % (method, url, resp.text[:120]))
+        if raw:
+            return resp.content
+        return loads(resp.content, '%s %s' % (method, url))
+
+
+def loads(body, where):
+    """The JSON document ``body`` (bytes), or :class:`MalformedResponse`."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise MalformedResponse(
+            reason="%s answered something that is not JSON: %r"
+            % (where, body[:120].decode('utf-8', 'replace')))
 
 
 # -- shared, vectorised helpers ----------------------------------------
@@ -624,6 +643,13 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
     def requests_made(self):
         return sum(c.requests for c in self._clients.values())
 
+    def failures_made(self):
+        """``Counter({reason: failed attempts})`` of every endpoint."""
+        total = collections.Counter()
+        for c in list(self._clients.values()):
+            total.update(getattr(c, 'failures', ()))
+        return total
+
     # -- what a plugin implements ---------------------------------------
 
     @abc.abstractmethod
@@ -676,7 +702,7 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
             failure, bad answer or unknown metric.
         """
         t0 = time.monotonic()
-        before = self.requests_made()
+        before = self.requests_made(), self.failures_made()
         step = int(step)
         start, end, specs_all, names, region_names, result = self._prepare(
             start, end, step, metrics, kind, regions)
@@ -701,7 +727,7 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
             result.missing.extend(missing)
             if frame is not None:
                 result.frames[rname] = frame
-        result.requests = self.requests_made() - before
+        self._count(result, before)
         result.seconds = time.monotonic() - t0
         if result.complete:
             LOG.debug('%s fetch %s in %.2f s, %d requests', self.name,
@@ -892,6 +918,15 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
                 v = np.where(np.isnan(v), got, v)
         return v
 
+    def _count(self, result, before):
+        """Requests and failed attempts since ``before``."""
+        requests, failures = before
+        result.requests = self.requests_made() - requests
+        failed = self.failures_made()
+        failed.subtract(failures)
+        result.failure_reasons = {k: v for k, v in failed.items() if v > 0}
+        result.failed_attempts = sum(result.failure_reasons.values())
+
     def _prepare(self, start, end, step, metrics, kind, regions):
         """The aligned window, metric specs and names, regions and result.
 
@@ -913,7 +948,7 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
         only.
         """
         t0 = time.monotonic()
-        before = self.requests_made()
+        before = self.requests_made(), self.failures_made()
         step = int(step)
         start, end, specs_all, names, region_names, result = self._prepare(
             start, end, step, metrics, kind, regions)
@@ -925,7 +960,7 @@ class Datasource(plugins.Plugin, metaclass=abc.ABCMeta):
             result.missing.extend(missing)
             if frame is not None:
                 result.frames[rname] = frame
-        result.requests = self.requests_made() - before
+        self._count(result, before)
         result.seconds = time.monotonic() - t0
         return result
 

@@ -3,7 +3,10 @@
 It forwards every request to a real server and counts it, so that tests
 count the HTTP requests a datasource really sends. Its ``mode`` makes it
 misbehave: ``slow`` waits ``delay`` seconds first, ``garbage`` answers
-200 with HTML, ``wrong`` answers JSON of the wrong shape.
+200 with HTML, ``wrong`` answers JSON of the wrong shape, ``flaky``
+fails the next ``failures`` requests (``how``: ``503`` answers HTTP 503,
+``cut`` sends the start of an answer and closes the connection) and then
+passes them on.
 """
 
 import collections
@@ -20,6 +23,8 @@ class Proxy:
         self.target = target.rstrip('/')
         self.mode = 'pass'
         self.delay = 0.0
+        self.failures = 0
+        self.how = '503'
         self.counts = collections.Counter()
         self._lock = threading.Lock()
         proxy = self
@@ -38,6 +43,22 @@ class Proxy:
                 body = self.rfile.read(length) if length else None
                 if proxy.mode == 'slow':
                     time.sleep(proxy.delay)
+                if proxy.mode == 'flaky':
+                    with proxy._lock:
+                        fail = proxy.failures > 0
+                        proxy.failures -= fail
+                    if fail and proxy.how == 'cut':
+                        self.send_response(200)
+                        self.send_header('Content-Type', 'application/json')
+                        self.send_header('Content-Length', '100000')
+                        self.end_headers()
+                        self.wfile.write(b'{"measures": {"')
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    if fail:
+                        self._answer(503, b'{"error": "busy"}')
+                        return
                 if proxy.mode in ('garbage', 'wrong'):
                     data = (b'<html>gateway says hello</html>'
                             if proxy.mode == 'garbage'
@@ -85,9 +106,10 @@ class Proxy:
         with self._lock:
             return sum(self.counts.values())
 
-    def reset(self, mode='pass', delay=0.0):
+    def reset(self, mode='pass', delay=0.0, failures=0, how='503'):
         with self._lock:
             self.counts.clear()
+            self.failures, self.how = failures, how
         self.mode, self.delay = mode, delay
 
     def stop(self):

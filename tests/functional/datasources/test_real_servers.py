@@ -136,6 +136,11 @@ class _RealServerTests:
         # even attempted
         self.assertIn('failed repeatedly', dead_missing[-1].reason)
         self.assertIn('partial: dead/cpu_util', result.describe())
+        # the two attempts that reached the dead endpoint are counted as
+        # failed, with their reason
+        self.assertEqual(2, result.failed_attempts)
+        (reason,) = result.failure_reasons
+        self.assertIn('cannot connect', reason)
         self._check_frame(self.truths[1], result.frames['two'])
 
     def test_slow_endpoint_times_out_as_partial(self):
@@ -159,6 +164,44 @@ class _RealServerTests:
         self.assertIn('no answer within 0.5 s (after 2 attempts)',
                       reasons[0])
         self.assertLess(took, 15)
+        self.assertEqual(4, result.failed_attempts)
+        self.assertEqual({'no answer within 0.5 s': 4},
+                         result.failure_reasons)
+
+    def test_failed_attempts_retried_and_counted(self):
+        # An answer cut off in mid-body and a 503 are retried; the fetch
+        # is complete, and the failed attempts are counted with their
+        # reasons, not hidden.
+        f = self.truths[0].frame
+        for how, word in (('cut', 'Connection'), ('503', 'HTTP 503')):
+            p = self.proxies['one']
+            p.reset(mode='flaky', failures=2, how=how)
+            try:
+                ds = self.datasource(self.regions(via_proxy=True),
+                                     retries=2, backoff=0.01, parallel=1)
+                result = ds.fetch(f.start, f.end, STEP,
+                                  metrics=['mem_used'])
+            finally:
+                p.reset()
+            self.assertTrue(result.complete, (how, result.describe()))
+            self._check_frame(self.truths[0], result.frames['one'],
+                              metrics=['mem_used'])
+            self.assertEqual(2, result.failed_attempts, how)
+            self.assertEqual(4, result.requests, how)
+            (reason,) = result.failure_reasons
+            self.assertIn(word, reason)
+            # without retries the same failure leaves the metric missing
+            p.reset(mode='flaky', failures=1, how=how)
+            try:
+                ds = self.datasource(self.regions(via_proxy=True),
+                                     retries=0, parallel=1)
+                result = ds.fetch(f.start, f.end, STEP,
+                                  metrics=['mem_used'])
+            finally:
+                p.reset()
+            self.assertFalse(result.complete, how)
+            self.assertEqual(['two'], sorted(result.frames))
+            self.assertIn(word, result.missing[0].reason)
 
     def test_malformed_answers_are_partial(self):
         for mode in ('garbage', 'wrong'):
