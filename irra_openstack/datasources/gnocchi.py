@@ -28,6 +28,7 @@ by ``instance_id`` and summed over a VM's disks or interfaces.
 
 import datetime
 import itertools
+import operator
 import uuid
 
 import numpy as np
@@ -269,31 +270,43 @@ class GnocchiDatasource(base.Datasource):
 def _series(resources, parts, region, metric):
     """A :class:`base.Series` of Gnocchi's ``[[iso, granularity, value]]``.
 
-    ``parts`` holds each resource's list of points. All the points are
-    converted at once: the ISO 8601 stamps (UTC; the zone suffix, always
-    +00:00, is cut off by a fixed-width numpy string, since numpy does not
-    parse zones) and the values, each by one numpy call.
+    ``parts`` holds each resource's list of points. The values are read
+    by one numpy call over all the points. The time stamps repeat from
+    one resource to the next (every series is on the same grid), so each
+    distinct stamp is parsed once, by one numpy call (UTC; the zone
+    suffix, always +00:00, is cut off by a fixed-width numpy string,
+    since numpy does not parse zones), and the points look theirs up.
     """
     if not all(isinstance(p, list) for p in parts):
         raise base.MalformedResponse(
             reason="Gnocchi in %s answered measures of %s that are not a "
                    "list" % (region, metric))
     lens = np.fromiter(map(len, parts), np.int64, len(parts))
-    if not lens.sum():
+    n = int(lens.sum())
+    if not n:
         return base.Series.from_lists(list(resources),
                                       [([], [])] * len(resources))
     try:
         points = list(itertools.chain.from_iterable(parts))
-        widths = np.fromiter(map(len, points), np.int64, len(points))
+        widths = np.fromiter(map(len, points), np.int64, n)
         if (widths != 3).any():
             raise ValueError('a point is not [time, granularity, value]')
-        stamps, _gran, values = zip(*points)
-        times = np.array(stamps, dtype='U19').astype('datetime64[s]')
-        values = np.array(values, dtype=np.float64)
+        values = np.fromiter(map(operator.itemgetter(2), points),
+                             np.float64, n)
+        stamps = list(map(operator.itemgetter(0), points))
+        seconds = dict.fromkeys(stamps)
+        distinct = list(seconds)
+        if not all(isinstance(d, str) for d in distinct):
+            raise ValueError('a time stamp is not a string')
+        parsed = np.array(distinct, dtype='U19').astype(
+            'datetime64[s]').astype(np.int64).astype(np.float64)
+        seconds.update(zip(distinct, parsed.tolist()))
+        times = np.fromiter(map(seconds.__getitem__, stamps), np.float64,
+                            n)
     except (TypeError, ValueError, IndexError) as exc:
         raise base.MalformedResponse(
             reason="Gnocchi in %s answered malformed measures of %s (%s)"
             % (region, metric, exc))
     return base.Series(list(resources),
                        np.repeat(np.arange(len(resources)), lens),
-                       times.astype(np.int64).astype(np.float64), values)
+                       times, values)

@@ -1,5 +1,7 @@
 """Unit tests of how the datasources decode their servers' answers."""
 
+import json
+
 import numpy as np
 
 from irra_openstack.datasources import base
@@ -25,9 +27,13 @@ class _FakeClient:
         self.calls = []
         self.requests = 0
 
-    def request(self, method, path, params=None, json_body=None):
+    def request(self, method, path, params=None, json_body=None,
+                raw=False):
         self.calls.append((method, path, params, json_body))
         self.requests += 1
+        if raw:
+            # as Prometheus writes it: compact
+            return json.dumps(self.answer, separators=(',', ':')).encode()
         return self.answer
 
 
@@ -65,6 +71,64 @@ class PrometheusDecodeTest(test_base.TestCase):
             err = self.assertRaises(exc, prometheus._decode_matrix, answer,
                                     'r', 'm', 'resource', 'q')
             self.assertIn(text, str(err))
+
+    def test_fast_matrix_equals_json(self):
+        # The answer as Prometheus writes it is read by the fast path,
+        # and gives exactly what the JSON decoding gives; label values
+        # that look like the answer's structure do not fool it.
+        tricky = 'x{"metric":{"a":1},"values":[[1,"2"]]}]]}'
+        answer = _matrix([
+            ({'__name__': 'm', 'resource': 'a'},
+             [[1796473807.123, '455616000000.00006'], [1796474105, '1e-3']]),
+            ({'resource': tricky, 'other': ',"values":[['},
+             [[10, 'NaN'], [20, '+Inf'], [30, '-Inf'], [40, '-2.5e+300']]),
+            ({'resource': 'c'}, [[1.5, '0']])])
+        body = json.dumps(answer, separators=(',', ':')).encode()
+        fast = prometheus._fast_matrix(body, 'resource')
+        self.assertIsNotNone(fast)
+        slow = prometheus._decode_matrix(answer, 'r', 'm', 'resource', 'q')
+        self.assertEqual(slow[0], fast[0])
+        self.assertEqual(['a', tricky, 'c'], fast[0])
+        for a, b in zip(slow[1:], fast[1:]):
+            np.testing.assert_array_equal(a, b)
+        self.assertEqual(1796473807.123, fast[2][0])
+        self.assertEqual(455616000000.00006, fast[3][0])
+        # another layout (spaces) is left to the JSON decoding, and the
+        # result is the same
+        spaced = json.dumps(answer).encode()
+        self.assertIsNone(prometheus._fast_matrix(spaced, 'resource'))
+        again = prometheus.decode_matrix(spaced, 'r', 'm', 'resource', 'q')
+        for a, b in zip(slow[1:], again[1:]):
+            np.testing.assert_array_equal(a, b)
+
+    def test_fast_matrix_declines_what_it_cannot_read(self):
+        # Each of these goes to the JSON decoding, which says what is
+        # wrong (or, for an empty series, leaves it out).
+        for series, text in (
+                ([({'other': 'a'}, [[1, '1']])],
+                 "without the label 'resource'"),
+                ([({'resource': 'a'}, [[1, '1', 3]])], 'not [time, value]'),
+                ([({'resource': 'a'}, [[1, 'x']])], 'malformed values'),
+                ([({'resource': 'a'}, [[1, '']])], 'malformed values'),
+                ([], 'no series')):
+            body = json.dumps(_matrix(series),
+                              separators=(',', ':')).encode()
+            self.assertIsNone(prometheus._fast_matrix(body, 'resource'))
+            err = self.assertRaises(base.DatasourceError,
+                                    prometheus.decode_matrix, body, 'r',
+                                    'm', 'resource', 'q')
+            self.assertIn(text, str(err))
+        body = json.dumps(_matrix([({'resource': 'a'}, []),
+                                   ({'resource': 'b'}, [[1, '2']])]),
+                          separators=(',', ':')).encode()
+        self.assertIsNone(prometheus._fast_matrix(body, 'resource'))
+        names, lens, _t, _v = prometheus.decode_matrix(body, 'r', 'm',
+                                                       'resource', 'q')
+        self.assertEqual((['b'], [1]), (names, lens.tolist()))
+        err = self.assertRaises(base.MalformedResponse,
+                                prometheus.decode_matrix, b'<html>', 'r',
+                                'm', 'resource', 'q')
+        self.assertIn('not JSON', str(err))
 
     def test_combine(self):
         grid = np.array([[1.0, nan, 3.0],
@@ -153,12 +217,28 @@ class GnocchiDecodeTest(test_base.TestCase):
         np.testing.assert_array_equal([t0, t0 + 300, t0 + 600], s.times)
         np.testing.assert_array_equal([1.5, 2.5, 7.0], s.values)
 
+    def test_series_stamps_shared_by_resources(self):
+        # Each distinct stamp is parsed once and looked up by every point
+        # that has it, in any order.
+        day = ['2026-01-01T00:%02d:00+00:00' % m for m in (0, 5, 10)]
+        s = gnocchi._series(
+            ['a', 'b'],
+            [[[day[2], 300.0, 1.0], [day[0], 300.0, 2.0]],
+             [[day[0], 300.0, 3.0], [day[1], 300.0, 4.0],
+              [day[2], 300.0, 5.0]]], 'r', 'm')
+        t0 = 1767225600.0
+        np.testing.assert_array_equal(
+            [t0 + 600, t0, t0, t0 + 300, t0 + 600], s.times)
+        np.testing.assert_array_equal([0, 0, 1, 1, 1], s.ridx)
+        np.testing.assert_array_equal([1.0, 2.0, 3.0, 4.0, 5.0], s.values)
+
     def test_series_errors(self):
         for parts, text in (
                 ([{'not': 'a list'}], 'not a list'),
                 ([[['2026-01-01T00:00:00+00:00', 300.0]]],
                  'not [time, granularity, value]'),
                 ([[['yesterday', 300.0, 1.0]]], 'malformed measures'),
+                ([[[1767225600, 300.0, 1.0]]], 'not a string'),
                 ([[['2026-01-01T00:00:00+00:00', 300.0, 'x']]],
                  'malformed measures')):
             err = self.assertRaises(base.MalformedResponse, gnocchi._series,
