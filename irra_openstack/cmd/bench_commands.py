@@ -149,20 +149,30 @@ class BenchCommands:
                       'range (default 4).')
     @common.args('--gnocchi-processes', type=int, default=4, metavar='N',
                  help="uWSGI processes of Gnocchi's API (default 4).")
+    @common.args('--gnocchi-threads', type=int, default=1, metavar='N',
+                 help="Threads per uWSGI process of Gnocchi's API "
+                      '(default 1: concurrent requests spread over the '
+                      'processes).')
+    @common.args('--retries', type=int, default=2, metavar='N',
+                 help='Retries of a failed request, for both ways '
+                      '(default 2, as the datasources); the JSON counts '
+                      'the failed attempts and their reasons.')
     @common.args('--json', dest='json_out', default=None, metavar='OUT',
                  help='Also write the result to this JSON file.')
     def datasource(self, vms=2000, hours=24.0, step=300,
                    metrics='cpu_util,mem_used', servers='gnocchi,prometheus',
                    parallel=4, gnocchi_chunks=4, gnocchi_processes=4,
-                   json_out=None):
+                   gnocchi_threads=1, retries=2, json_out=None):
         """Batched vs per-VM pulls from real Gnocchi and Prometheus."""
         import sys
 
         from irra_openstack.datasources import bench as ds_bench
 
-        if min(parallel, gnocchi_chunks, gnocchi_processes, vms) < 1:
-            print('--parallel, --gnocchi-chunks, --gnocchi-processes and '
-                  '--vms must be at least 1', file=sys.stderr)
+        if min(parallel, gnocchi_chunks, gnocchi_processes, gnocchi_threads,
+               vms) < 1 or retries < 0:
+            print('--parallel, --gnocchi-chunks, --gnocchi-processes, '
+                  '--gnocchi-threads and --vms must be at least 1, '
+                  '--retries at least 0', file=sys.stderr)
             return 1
         result = ds_bench.run(
             n_vms=vms, hours=hours, step=step,
@@ -170,7 +180,9 @@ class BenchCommands:
             which=[s.strip() for s in servers.split(',') if s.strip()],
             progress=lambda msg: print(msg, file=sys.stderr),
             gnocchi_chunks=gnocchi_chunks,
-            gnocchi_processes=gnocchi_processes, parallel=parallel)
+            gnocchi_processes=gnocchi_processes,
+            gnocchi_threads=gnocchi_threads, parallel=parallel,
+            retries=retries)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:
             with open(json_out, 'w') as f:

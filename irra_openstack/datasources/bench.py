@@ -269,6 +269,12 @@ def _measure(pull, server_cpu):
     return result, cost
 
 
+def _reasons(result, n=5):
+    """The most frequent reasons of a pull's failed attempts."""
+    top = sorted(result.failure_reasons.items(), key=lambda kv: -kv[1])
+    return dict(top[:n])
+
+
 def _compare(ds, truth, metrics, server_cpu=lambda: 0.0):
     f = truth.frame
     step = f.step
@@ -335,6 +341,8 @@ def _compare(ds, truth, metrics, server_cpu=lambda: 0.0):
                     'parallel': parallel,
                     'in_flight': in_flight,
                     'complete': batched.complete,
+                    'failed_attempts': batched.failed_attempts,
+                    'failure_reasons': _reasons(batched),
                     'missing': [str(m)[:300] for m in batched.missing[:5]],
                     'accuracy': errs['batched']},
         'per_vm': {'requests': loop.requests,
@@ -343,6 +351,8 @@ def _compare(ds, truth, metrics, server_cpu=lambda: 0.0):
                    'parallel': parallel,
                    'in_flight': min(parallel, len(metrics) * f.n_resources),
                    'complete': loop.complete,
+                   'failed_attempts': loop.failed_attempts,
+                   'failure_reasons': _reasons(loop),
                    'missing': [str(m)[:300] for m in loop.missing[:5]],
                    'accuracy': errs['per_vm']},
     }
@@ -363,13 +373,18 @@ def _compare(ds, truth, metrics, server_cpu=lambda: 0.0):
 
 def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
         which=('gnocchi', 'prometheus'), progress=print, seed=0,
-        gnocchi_chunks=4, gnocchi_processes=4, parallel=4):
+        gnocchi_chunks=4, gnocchi_processes=4, gnocchi_threads=1,
+        parallel=4, retries=2):
     """Load real servers and compare the batched pull with per-VM queries.
 
     :param gnocchi_chunks: parts of each Gnocchi metric request (the
         datasource's ``chunks``), so that several API processes share it.
     :param gnocchi_processes: uWSGI processes of Gnocchi's API.
+    :param gnocchi_threads: threads per API process.
     :param parallel: requests in flight, for both ways.
+    :param retries: retries of a failed request (the datasources'
+        default, 2), for both ways. Every failed attempt is reported
+        (``failed_attempts``, ``failure_reasons``), and its time counts.
 
     :returns: a JSON-able dict.
     """
@@ -383,14 +398,15 @@ def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
               'metrics': list(metrics), 'hours': hours,
               'targets': {'request_ratio': 10, 'speedup': 5,
                           'batched_seconds_max': 30},
-              'parallel': parallel,
+              'parallel': parallel, 'retries': retries,
               # The machine is shared: its load says how far the wall
               # times are from what the CPU times would allow.
               'machine': {'cpus': os.cpu_count(),
                           'loadavg_at_start': [round(x, 2) for x in
                                                os.getloadavg()]}}
     if 'gnocchi' in which:
-        g = servers.GnocchiServer(api_processes=gnocchi_processes)
+        g = servers.GnocchiServer(api_processes=gnocchi_processes,
+                                  api_threads=gnocchi_threads)
         try:
             t0 = time.monotonic()
             g.start()
@@ -399,10 +415,12 @@ def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
             progress('gnocchi loaded in %.0f s' % (time.monotonic() - t0))
             ds = gnocchi.GnocchiDatasource(
                 [base.Region('bench', g.url, session=g.session())],
-                timeout=600, retries=0, chunks=gnocchi_chunks,
+                timeout=600, retries=retries, chunks=gnocchi_chunks,
                 parallel=parallel)
             result['gnocchi_chunks'] = gnocchi_chunks
             result['gnocchi_api_processes'] = gnocchi_processes
+            result['gnocchi_api_threads'] = gnocchi_threads
+            result['gnocchi_parallel_operations'] = g.parallel_operations
             result['gnocchi'] = _compare(ds, truth, metrics,
                                          g.cpu_seconds)
             progress('gnocchi: %s' % result['gnocchi'])
@@ -415,7 +433,8 @@ def run(n_vms=2000, hours=24, step=300, metrics=('cpu_util', 'mem_used'),
             progress('prometheus loaded in %.0f s'
                      % (time.monotonic() - t0))
             ds = prometheus.PrometheusDatasource(
-                [base.Region('bench', p.url)], timeout=600, retries=0,
+                [base.Region('bench', p.url)], timeout=600,
+                retries=retries,
                 parallel=parallel)
             result['prometheus'] = _compare(ds, truth, metrics,
                                             p.cpu_seconds)

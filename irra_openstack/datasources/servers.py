@@ -172,16 +172,32 @@ class GnocchiServer:
     """A private Gnocchi: PostgreSQL indexer, file storage, API, metricd.
 
     ``auth_mode = basic``: the user ``admin`` (no password) is admin.
+
+    :param api_processes: uWSGI processes of the API.
+    :param api_threads: threads per API process. 1 (the default): a busy
+        process takes no other request, so concurrent requests spread
+        over the processes; with more, a process that is already
+        building an answer can accept a second one, which then shares
+        its interpreter lock while another process stays idle.
+    :param parallel_operations: Gnocchi's ``parallel_operations``, the
+        threads with which one request reads its metrics. 1 (the
+        default) reads them in the request's own thread: the file
+        storage is read from the page cache, and a pool of threads per
+        request only added CPU time (about a fifth of a large
+        aggregates request's, measured).
     """
 
     ADMIN_AUTH = 'Basic ' + base64.b64encode(b'admin:').decode()
 
-    def __init__(self, root=None, workers=1, api_processes=2):
+    def __init__(self, root=None, workers=1, api_processes=2,
+                 api_threads=1, parallel_operations=1):
         self.root = root or tempfile.mkdtemp(prefix='irra-gnocchi-')
         self.dbname = 'irra_gnocchi_%s' % uuid.uuid4().hex[:12]
         self.port = None
         self.workers = workers
         self.api_processes = api_processes
+        self.api_threads = api_threads
+        self.parallel_operations = parallel_operations
         self._api = self._metricd = None
         self._db_made = False
 
@@ -230,14 +246,15 @@ class GnocchiServer:
         with open(conf, 'w') as f:
             f.write(
                 '[DEFAULT]\ndebug = false\n'
-                'parallel_operations = 2\n'
+                'parallel_operations = %d\n'
                 '[api]\nauth_mode = basic\n'
                 '[indexer]\nurl = %s/%s\n'
                 '[storage]\ndriver = file\nfile_basepath = %s\n'
                 '[incoming]\ndriver = file\nfile_basepath = %s\n'
                 '[metricd]\nworkers = %d\nmetric_processing_delay = 1\n'
                 'metric_cleanup_delay = 3600\n'
-                % (PG_URL.replace('postgresql://',
+                % (self.parallel_operations,
+                   PG_URL.replace('postgresql://',
                                   'postgresql+psycopg2://'),
                    self.dbname, os.path.join(self.root, 'storage'),
                    os.path.join(self.root, 'incoming'), self.workers))
@@ -265,7 +282,8 @@ class GnocchiServer:
              '127.0.0.1:%d' % self.port, '--http-keepalive',
              '--so-keepalive', '--add-header', 'Connection: Keep-Alive',
              '--master', '--die-on-term', '--http-timeout', '900',
-             '--processes', str(self.api_processes), '--threads', '2',
+             '--processes', str(self.api_processes),
+             '--threads', str(self.api_threads), '--enable-threads',
              '--lazy-apps', '--need-app', '--wsgi', 'gnocchi.rest.wsgi',
              '--pyargv', '--config-file %s' % conf, '-H',
              os.path.dirname(bin_dir), '--buffer-size', '65535',
