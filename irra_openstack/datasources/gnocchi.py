@@ -271,11 +271,12 @@ def _series(resources, parts, region, metric):
     """A :class:`base.Series` of Gnocchi's ``[[iso, granularity, value]]``.
 
     ``parts`` holds each resource's list of points. The values are read
-    by one numpy call over all the points. The time stamps repeat from
-    one resource to the next (every series is on the same grid), so each
-    distinct stamp is parsed once, by one numpy call (UTC; the zone
-    suffix, always +00:00, is cut off by a fixed-width numpy string,
-    since numpy does not parse zones), and the points look theirs up.
+    by one numpy call over all the points. With several resources the
+    time stamps repeat from one to the next (every series is on the same
+    grid), so each distinct stamp is parsed once, by one numpy call (UTC;
+    the zone suffix, always +00:00, is cut off by a fixed-width numpy
+    string, since numpy does not parse zones), and the points look theirs
+    up; a single series' stamps are parsed directly.
     """
     if not all(isinstance(p, list) for p in parts):
         raise base.MalformedResponse(
@@ -291,18 +292,22 @@ def _series(resources, parts, region, metric):
         widths = np.fromiter(map(len, points), np.int64, n)
         if (widths != 3).any():
             raise ValueError('a point is not [time, granularity, value]')
-        values = np.fromiter(map(operator.itemgetter(2), points),
-                             np.float64, n)
-        stamps = list(map(operator.itemgetter(0), points))
-        seconds = dict.fromkeys(stamps)
-        distinct = list(seconds)
-        if not all(isinstance(d, str) for d in distinct):
-            raise ValueError('a time stamp is not a string')
-        parsed = np.array(distinct, dtype='U19').astype(
-            'datetime64[s]').astype(np.int64).astype(np.float64)
-        seconds.update(zip(distinct, parsed.tolist()))
-        times = np.fromiter(map(seconds.__getitem__, stamps), np.float64,
-                            n)
+        if len(parts) > 1:
+            values = np.fromiter(map(operator.itemgetter(2), points),
+                                 np.float64, n)
+            stamps = list(map(operator.itemgetter(0), points))
+            seconds = dict.fromkeys(stamps)
+            distinct = list(seconds)
+            if not all(type(d) is str for d in distinct):
+                raise ValueError('a time stamp is not a string')
+            seconds.update(zip(distinct, _parse_stamps(distinct).tolist()))
+            times = np.fromiter(map(seconds.__getitem__, stamps),
+                                np.float64, n)
+        else:
+            # One series (the per-VM loop): its stamps are all distinct.
+            stamps, _gran, values = zip(*points)
+            times = _parse_stamps(stamps)
+            values = np.array(values, dtype=np.float64)
     except (TypeError, ValueError, IndexError) as exc:
         raise base.MalformedResponse(
             reason="Gnocchi in %s answered malformed measures of %s (%s)"
@@ -310,3 +315,12 @@ def _series(resources, parts, region, metric):
     return base.Series(list(resources),
                        np.repeat(np.arange(len(resources)), lens),
                        times, values)
+
+
+def _parse_stamps(stamps):
+    """Seconds since the epoch of Gnocchi's ISO 8601 UTC stamps."""
+    text = np.array(stamps)
+    if text.dtype.kind != 'U':
+        raise ValueError('a time stamp is not a string')
+    return text.astype('U19').astype('datetime64[s]').astype(
+        np.int64).astype(np.float64)

@@ -282,3 +282,31 @@ class NothingEscapesTest(test_base.TestCase):
         self.assertTrue(r.complete, r.describe())
         np.testing.assert_allclose(
             r.frames['r'].series('vm1', 'cpu_util'), [50, 50])
+
+
+class ProcessCpuTest(test_base.TestCase):
+
+    def test_tree_counts_live_children(self):
+        import subprocess
+        import sys
+        import time
+
+        from irra_openstack.datasources import servers
+
+        child = subprocess.Popen(
+            [sys.executable, '-c',
+             'import time\nt = time.process_time()\n'
+             'while time.process_time() - t < 0.5: pass\n'
+             'input()'], stdin=subprocess.PIPE)
+        self.addCleanup(child.kill)
+        deadline = time.monotonic() + 30
+        while servers.tree_cpu_seconds(child.pid) < 0.4:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        # the child is counted under its parent too, and only once
+        own = servers.tree_cpu_seconds(os.getpid())
+        self.assertGreaterEqual(own, servers.tree_cpu_seconds(child.pid))
+        self.assertLess(servers.tree_cpu_seconds(child.pid), 5)
+        # a process that does not exist counts nothing
+        self.assertEqual(0.0, servers.tree_cpu_seconds(None, 2 ** 22 + 7))
+        child.communicate(b'\n', timeout=30)

@@ -239,10 +239,13 @@ class GnocchiDecodeTest(test_base.TestCase):
                  'not [time, granularity, value]'),
                 ([[['yesterday', 300.0, 1.0]]], 'malformed measures'),
                 ([[[1767225600, 300.0, 1.0]]], 'not a string'),
+                ([[['2026-01-01T00:00:00+00:00', 300.0, 1.0]],
+                  [[1767225600, 300.0, 1.0]]], 'not a string'),
                 ([[['2026-01-01T00:00:00+00:00', 300.0, 'x']]],
                  'malformed measures')):
             err = self.assertRaises(base.MalformedResponse, gnocchi._series,
-                                    ['a'], parts, 'r', 'm')
+                                    ['a', 'b'][:len(parts)], parts, 'r',
+                                    'm')
             self.assertIn(text, str(err))
 
     def _ds(self, answer):
