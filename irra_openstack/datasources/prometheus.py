@@ -346,16 +346,20 @@ class PrometheusDatasource(base.Datasource):
 def decode_matrix(body, region, metric, label, query):
     """``(names, lens, times, values)`` of a matrix answer's bytes.
 
-    :func:`_fast_matrix` when the answer is laid out as Prometheus writes
-    it, else the JSON document by :func:`_decode_matrix`.
+    :func:`_fast_matrix` for a large answer laid out as Prometheus writes
+    it, else the JSON document by :func:`_decode_matrix` (on a small
+    answer, such as one series, the two cost about the same).
     """
-    fast = _fast_matrix(body, label)
-    if fast is not None:
-        return fast
+    if len(body) >= FAST_MATRIX_BYTES:
+        fast = _fast_matrix(body, label)
+        if fast is not None:
+            return fast
     return _decode_matrix(base.loads(body, 'Prometheus in %s' % region),
                           region, metric, label, query)
 
 
+#: Answers from this size on are read by :func:`_fast_matrix`.
+FAST_MATRIX_BYTES = 256 * 1024
 _MATRIX_HEAD = b'{"status":"success","data":{"resultType":"matrix","result":['
 _SERIES = b'{"metric":'
 _VALUES = b',"values":['

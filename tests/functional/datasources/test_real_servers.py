@@ -15,6 +15,7 @@ the tests fail and say how to get them.
 
 import time
 
+import fixtures
 import numpy as np
 
 from irra_openstack.datasources import base
@@ -320,6 +321,29 @@ class PrometheusTest(_RealServerTests, test_base.TestCase):
                                    else p).url,
                             clock_offset=self.SKEW if name == 'two' else 0)
                 for name, p in sorted(self.servers.items())]
+
+    def test_fast_decoding_of_real_answers(self):
+        # Every answer of the real server, read by the fast decoder (as
+        # large answers are), gives what was loaded.
+        seen = []
+        fast = prometheus._fast_matrix
+
+        def spy(body, label):
+            got = fast(body, label)
+            seen.append(got is not None)
+            return got
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'irra_openstack.datasources.prometheus.FAST_MATRIX_BYTES', 0))
+        self.useFixture(fixtures.MonkeyPatch(
+            'irra_openstack.datasources.prometheus._fast_matrix', spy))
+        ds = self.datasource()
+        f = self.truths[0].frame
+        result = ds.fetch(f.start, f.end, STEP, metrics=METRICS)
+        self.assertTrue(result.complete, result.describe())
+        self.assertEqual([True] * (2 * (len(METRICS) + 1)), seen)
+        for truth in self.truths:
+            self._check_frame(truth, result.frames[truth.region])
 
     def test_clock_skew_uncorrected_shifts_the_series(self):
         regions = [base.Region('two', self.servers['two'].url)]

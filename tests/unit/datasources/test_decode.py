@@ -2,6 +2,7 @@
 
 import json
 
+import fixtures
 import numpy as np
 
 from irra_openstack.datasources import base
@@ -97,9 +98,14 @@ class PrometheusDecodeTest(test_base.TestCase):
         # result is the same
         spaced = json.dumps(answer).encode()
         self.assertIsNone(prometheus._fast_matrix(spaced, 'resource'))
-        again = prometheus.decode_matrix(spaced, 'r', 'm', 'resource', 'q')
-        for a, b in zip(slow[1:], again[1:]):
-            np.testing.assert_array_equal(a, b)
+        self.useFixture(fixtures.MonkeyPatch(
+            'irra_openstack.datasources.prometheus.FAST_MATRIX_BYTES', 0))
+        for text in (body, spaced):
+            again = prometheus.decode_matrix(text, 'r', 'm', 'resource',
+                                             'q')
+            self.assertEqual(slow[0], again[0])
+            for a, b in zip(slow[1:], again[1:]):
+                np.testing.assert_array_equal(a, b)
 
     def test_fast_matrix_declines_what_it_cannot_read(self):
         # Each of these goes to the JSON decoding, which says what is
@@ -114,6 +120,9 @@ class PrometheusDecodeTest(test_base.TestCase):
             body = json.dumps(_matrix(series),
                               separators=(',', ':')).encode()
             self.assertIsNone(prometheus._fast_matrix(body, 'resource'))
+            self.useFixture(fixtures.MonkeyPatch(
+                'irra_openstack.datasources.prometheus.FAST_MATRIX_BYTES',
+                0))
             err = self.assertRaises(base.DatasourceError,
                                     prometheus.decode_matrix, body, 'r',
                                     'm', 'resource', 'q')
