@@ -36,7 +36,11 @@ class DatasourceBenchTest(test_base.TestCase):
                 self.assertEqual(0, way['accuracy']['missing_mismatch'])
                 self.assertLess(way['accuracy']['max_rel_error'], 1e-6)
                 cost = way['cost']
-                self.assertEqual(way['seconds'], cost['wall_seconds'])
+                # the fetch's own time, within the measured wall time
+                self.assertLessEqual(way['seconds'],
+                                     cost['wall_seconds'] + 0.002)
+                self.assertGreater(way['seconds'],
+                                   cost['wall_seconds'] * 0.5 - 0.01)
                 self.assertGreater(cost['client_cpu_seconds'], 0)
                 self.assertGreaterEqual(cost['server_cpu_seconds'], 0)
                 self.assertEqual(2, len(cost['loadavg_1min']))
