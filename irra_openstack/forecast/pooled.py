@@ -226,7 +226,10 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         s, o, h = features.sample_rows(history.shape[0], end, self.horizon,
                                        first, rng, self.train_rows(),
                                        last=end)
-        X, last, scale = design.rows(history, s, o, h, self._exog)
+        # The training rows share the cycles of the whole training part.
+        cycles = features.detect_cycles(history[:, :end], design.period)
+        X, last, scale = design.rows(history, s, o, h, self._exog,
+                                     cycles=cycles)
         z = design.targets(history, s, o, h, last, scale)
         ok = np.isfinite(z)
         return X[ok], z[ok], h[ok]
@@ -293,12 +296,18 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         chunk = max(1, _PREDICT_CHUNK // max(per_origin, 1))
         s_grid = np.repeat(np.arange(n_series), horizon)
         h_grid = np.tile(np.arange(horizon), n_series)
+        # Measured once, before the earliest origin: no chunk sees data
+        # after any of the origins.
+        cycles = features.detect_cycles(
+            history[:, :int(origins.min())] if origins.size else history,
+            design.period)
         for i in range(0, origins.size, chunk):
             sub = origins[i:i + chunk]
             s = np.tile(s_grid, sub.size)
             h = np.tile(h_grid, sub.size)
             o = np.repeat(sub, per_origin)
-            X, last, scale = design.rows(history, s, o, h, exog)
+            X, last, scale = design.rows(history, s, o, h, exog,
+                                         cycles=cycles)
             yield i, i + sub.size, X, h, last, scale
 
     def _z(self, X, h, which='point'):
