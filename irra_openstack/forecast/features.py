@@ -60,6 +60,17 @@ EXOG_LAGS = (0, 1, 2, 3, 4, 5)
 EXOG_CHANGES = (1, 3, 12)
 #: Target values are clipped to this many scales (robustness to spikes).
 Z_CLIP = 50.0
+#: Short cycles (see :func:`detect_cycles`): how many per series, the
+#: longest lag searched as a share of a day, the days of history their
+#: autocorrelation is measured on, and the cycles back averaged (mean) and
+#: taken the median of.
+CYCLES = 3
+CYCLE_MAX_SHARE = 0.25
+CYCLE_DAYS = 7
+CYCLE_MEAN = 4
+CYCLE_MEDIAN = 8
+#: Series per block of the autocorrelation (bounds its memory).
+_CYCLE_BLOCK = 1024
 
 # Elements of (series x steps) per block of series.
 _BLOCK_ELEMENTS = 4000000
@@ -100,6 +111,8 @@ class Design(object):
                   for q in qs]
         names += ['sday', 'sday3', 'sday_origin', 'sdays', 'sdays_origin',
                   'sweek', 'smedian']
+        names += ['cyc%d%s' % (m, f) for m in range(CYCLES)
+                  for f in ('', '_mean', '_median', '_strength')]
         names += ['tod_%s%d' % (f, j) for j in (1, 2, 3)
                   for f in ('sin', 'cos')]
         if self.epoch_known:
@@ -125,13 +138,19 @@ class Design(object):
         """Steps of history before every feature can be computed."""
         return self.period + 1
 
-    def rows(self, history, series, origins, steps, exog=None):
+    def rows(self, history, series, origins, steps, exog=None,
+             cycles=None):
         """Features of rows ``(series[i], origins[i], steps[i])``.
 
         :param history: float array (S, T), NaN for missing.
         :param series, origins, steps: int arrays (n,); ``1 <= origin <=
             T``.
         :param exog: None or float array (S, K, T).
+        :param cycles: ``(cycle, strength)`` of every series of
+            ``history`` from :func:`detect_cycles`; by default measured on
+            the history before the earliest origin, so that no row sees
+            its own future. A caller that builds rows in several calls
+            measures them once and passes them in.
         :returns: ``(X, last, scale)``: X float32 (n, n_features), and
             ``last``, ``scale`` float64 (n,) to map a prediction ``z`` back
             with ``last + scale * z``. ``last`` is NaN for rows without
@@ -146,6 +165,10 @@ class Design(object):
         scale = np.full(n, np.nan)
         if n == 0:
             return X, last, scale
+        if cycles is None:
+            cycles = detect_cycles(history[:, :int(origins.min())],
+                                   self.period)
+        cycle, strength = cycles
         # Only the window the features look at: the statistics below are
         # cumulative sums over the whole slice, whose cost would
         # otherwise grow with the history for a single origin. A series
@@ -175,7 +198,7 @@ class Design(object):
             ex = None if exog is None else exog[block]
             X[idx], last[idx], scale[idx] = self._block(
                 history[block], ex, local, origins[idx], steps[idx],
-                offset=cut)
+                cycle[block], strength[block], offset=cut)
         return X, last, scale
 
     def _origin_block(self, stats, row, o):
@@ -202,7 +225,7 @@ class Design(object):
                 cols.append(rel(q))
         return np.stack(cols, axis=1), last, scale
 
-    def _block(self, hist, exog, row, o, h, offset=0):
+    def _block(self, hist, exog, row, o, h, cycle, strength, offset=0):
         stats = _Stats(hist)
         period = self.period
         # Origin features once per (series, origin) pair, not per step.
@@ -238,6 +261,19 @@ class Design(object):
         around = (days[:, :, None] + np.arange(-1, 2)[None, None, :]
                   ).reshape(1, -1)
         cols.append(rel(stats.nanmedian_at(row, src[:, None] - around)))
+        # The series' own short cycles (NaN where it has none).
+        back = np.arange(CYCLE_MEDIAN)[None, :]
+        for m in range(CYCLES):
+            c = cycle[row, m]
+            has = c > 0
+            kc = np.where(has, h // np.maximum(c, 1) + 1, 0)
+            csrc = np.where(has, target - kc * c, -1)
+            at = np.where(has[:, None], csrc[:, None] - back * c[:, None],
+                          -1)
+            cols.append(rel(stats.value(row, csrc)))
+            cols.append(rel(stats.nanmean_at(row, at[:, :CYCLE_MEAN])))
+            cols.append(rel(stats.nanmedian_at(row, at)))
+            cols.append(strength[row, m])
         # Calendar.
         seconds = self.start + (target + offset) * self.step
         tod = (seconds % DAY) / float(DAY)
@@ -372,6 +408,68 @@ class _Stats(object):
         total = np.where(np.isfinite(vals), vals, 0.0).sum(axis=1)
         with np.errstate(invalid='ignore', divide='ignore'):
             return np.where(count > 0, total / count, np.nan)
+
+
+def detect_cycles(history, period):
+    """Each series' strongest short cycles, from its autocorrelation.
+
+    The autocorrelation of the last :data:`CYCLE_DAYS` days of each series
+    (missing values at the series' mean) is computed for all series at
+    once by FFT (in blocks of series). Among its local peaks at lags 2 ..
+    ``CYCLE_MAX_SHARE`` of a day, the highest is the first cycle; where
+    several peaks come within 10 % of it (the cycle's multiples), the
+    shortest. The next cycle is chosen the same way among the peaks that
+    are neither a multiple (within one step) nor a divisor of the cycles
+    already chosen, up to :data:`CYCLES` of them.
+
+    :param history: float array (S, T), NaN for missing.
+    :param period: steps per day.
+    :returns: ``(cycle, strength)``: int array (S, CYCLES), the lags in
+        steps (0 where there is no such peak, or too little data: a series
+        needs at least half of the window, and the window four times the
+        longest lag), and float array (S, CYCLES), the autocorrelation at
+        those lags (0 where there is no cycle).
+    """
+    n = history.shape[0]
+    cycle = np.zeros((n, CYCLES), dtype=np.int64)
+    strength = np.zeros((n, CYCLES))
+    most = int(period * CYCLE_MAX_SHARE)
+    window = history[:, -CYCLE_DAYS * period:] if history.shape[1] else (
+        history)
+    length = window.shape[1]
+    if n == 0 or most < 3 or length < 4 * most:
+        return cycle, strength
+    size = 1 << int(np.ceil(np.log2(2 * length)))
+    lags = np.arange(2, most + 1)
+    for b in range(0, n, _CYCLE_BLOCK):
+        part = np.asarray(window[b:b + _CYCLE_BLOCK], dtype=np.float64)
+        finite = np.isfinite(part)
+        count = finite.sum(axis=1)
+        mean = np.where(finite, part, 0.0).sum(axis=1) / np.maximum(count, 1)
+        x = np.where(finite, part - mean[:, None], 0.0)
+        spec = np.fft.rfft(x, size, axis=1)
+        acf = np.fft.irfft(spec * np.conj(spec), size, axis=1)[:, :most + 2]
+        with np.errstate(invalid='ignore', divide='ignore'):
+            acf = acf / acf[:, :1]
+        acf[~np.isfinite(acf)] = 0.0
+        r = acf[:, lags]
+        peak = (r > acf[:, lags - 1]) & (r >= acf[:, lags + 1]) & (r > 0)
+        peak &= (count >= length // 2)[:, None]
+        for m in range(CYCLES):
+            score = np.where(peak, r, -np.inf)
+            best = score.max(axis=1)
+            ok = np.isfinite(best)
+            first = np.argmax(peak & (score >= 0.9 * best[:, None]), axis=1)
+            cycle[b:b + part.shape[0], m] = np.where(ok, lags[first], 0)
+            strength[b:b + part.shape[0], m] = np.where(
+                ok, r[np.arange(part.shape[0]), first], 0.0)
+            # The next cycle is none of this one's multiples or divisors.
+            c = np.maximum(lags[first], 1)[:, None]
+            rem = lags[None, :] % c
+            related = (np.minimum(rem, c - rem) <= 1) | (
+                c % lags[None, :] == 0)
+            peak &= ~(related & ok[:, None])
+    return cycle, strength
 
 
 def _sorted_quantiles(values, qs):

@@ -94,9 +94,11 @@ class GBMForecaster(pooled.PooledForecaster):
         if empty.any():
             X = X.copy()
             X[:, empty] = 0.0
-        # Few series: more iterations for the point model (see
-        # PooledForecaster.boost); the band models keep theirs.
-        iters = int(round(self.max_iter * self.boost()))
+        # Few series: more iterations for the point model, the square of
+        # the rows' factor (see PooledForecaster.boost): the rows grow
+        # with it too, and a bigger sample carries a bigger model. The
+        # band models keep theirs.
+        iters = int(round(self.max_iter * self.boost() ** 2))
         models = {'point': self._model(self.loss, max_iter=iters).fit(X, z)}
         if self.quantiles:
             half = (1.0 - self.level) / 2.0

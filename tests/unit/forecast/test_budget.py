@@ -43,9 +43,10 @@ class BoostTest(base.TestCase):
         f = gbm.GBMForecaster(STEP, 4, max_rows=400, max_iter=5,
                               small_series=10, quantile_rows=200)
         f.fit(values, 0)
-        # 10 / 5 series: twice the rows and the point model's iterations.
+        # 10 / 5 series: twice the rows and four times the point model's
+        # iterations.
         self.assertEqual(2.0, f.boost())
-        self.assertEqual(10, f._models['point'].n_iter_)
+        self.assertEqual(20, f._models['point'].n_iter_)
         self.assertEqual(5, f._models['lower'].n_iter_)
         self.assertEqual(5, f._models['upper'].n_iter_)
         X, z, h = f.training_rows(values, 0, values.shape[1])
@@ -75,3 +76,44 @@ class SeasonalMedianTest(base.TestCase):
         mean_col = design.names.index('sdays')
         mean = last[0] + scale[0] * X[0, mean_col]
         self.assertGreater(float(mean), 100.0)
+
+
+class _Recording(ridge.RidgeForecaster):
+    """Ridge that records the end of the history of every training."""
+
+    def _train_on(self, history, start, end, rows=None):
+        self.ends = getattr(self, 'ends', []) + [end]
+        return super()._train_on(history, start, end, rows)
+
+
+class RefitTest(base.TestCase):
+
+    def _ends(self, **kwargs):
+        rng = np.random.default_rng(0)
+        values = 50 + rng.normal(0, 1, (5, 20 * DAY))
+        f = _Recording(STEP, 4, max_rows=400, calibration_window=5 * DAY,
+                       **kwargs)
+        f.fit(values, 0)
+        return f.ends, values.shape[1]
+
+    def test_auto_refits_few_series_on_all_the_history(self):
+        ends, length = self._ends(small_series=10)
+        self.assertEqual(2, len(ends))
+        self.assertLess(ends[0], length)
+        self.assertEqual(length, ends[1])
+
+    def test_auto_keeps_the_calibrated_model_of_many_series(self):
+        ends, length = self._ends(small_series=0)
+        self.assertEqual(1, len(ends))
+        self.assertLess(ends[0], length)
+        ends, length = self._ends(small_series=5)   # not fewer than 5
+        self.assertEqual(1, len(ends))
+
+    def test_always_and_never(self):
+        self.assertEqual(2, len(self._ends(small_series=0,
+                                           refit='always')[0]))
+        self.assertEqual(2, len(self._ends(small_series=0, refit=True)[0]))
+        self.assertEqual(1, len(self._ends(small_series=10,
+                                           refit='never')[0]))
+        self.assertRaises(fbase.ForecastError, ridge.RidgeForecaster,
+                          STEP, 4, refit='sometimes')

@@ -1,0 +1,111 @@
+"""Short cycles of a series: their detection and the features they give."""
+
+import numpy as np
+
+from irra_openstack.forecast import baselines
+from irra_openstack.forecast import features
+from irra_openstack.forecast import gbm
+from tests import base
+
+STEP = 300           # 5 minutes: a day is 288 steps
+DAY = 288
+
+
+def spikes(n_series, length, every, height=10.0, noise=1.0, seed=0):
+    """A spike of ``height`` every ``every`` steps, random phase, noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    phase = rng.integers(0, every, (n_series, 1))
+    signal = np.where((t[None, :] + phase) % every == 0, height, 0.0)
+    return 20.0 + signal + rng.normal(0, noise, (n_series, length))
+
+
+class DetectCyclesTest(base.TestCase):
+
+    def test_finds_the_period_of_spikes(self):
+        for every in (5, 12, 37):
+            cycle, strength = features.detect_cycles(
+                spikes(4, 7 * DAY, every, seed=every), DAY)
+            self.assertEqual([every] * 4, cycle[:, 0].tolist())
+            self.assertTrue((strength[:, 0] > 0.5).all(), strength)
+
+    def test_two_cycles_are_both_found(self):
+        length = 7 * DAY
+        values = (spikes(3, length, 10, seed=1) +
+                  spikes(3, length, 27, seed=2) - 20.0)
+        cycle, _ = features.detect_cycles(values, DAY)
+        for row in cycle:
+            self.assertEqual({10, 27}, set(row[:2].tolist()), str(cycle))
+
+    def test_multiples_are_not_other_cycles(self):
+        cycle, _ = features.detect_cycles(spikes(2, 7 * DAY, 12), DAY)
+        for row in cycle:
+            others = [c for c in row[1:] if c]
+            for c in others:
+                self.assertNotIn(min(c % 12, 12 - c % 12), (0, 1), row)
+
+    def test_noise_has_no_strong_cycle(self):
+        noise = np.random.default_rng(3).normal(0, 1, (5, 7 * DAY))
+        _, strength = features.detect_cycles(noise, DAY)
+        self.assertTrue((strength < 0.15).all(), strength)
+
+    def test_too_little_data_or_missing_values(self):
+        short = spikes(2, 200, 12)              # < 4 x 72 steps
+        cycle, strength = features.detect_cycles(short, DAY)
+        self.assertFalse(cycle.any())
+        self.assertFalse(strength.any())
+        values = spikes(3, 7 * DAY, 12)
+        values[0] = np.nan                      # no data at all
+        values[1, ::2] = np.nan                 # more than half missing
+        values[1, 1] = np.nan
+        cycle, strength = features.detect_cycles(values, DAY)
+        self.assertEqual([0, 0, 12], cycle[:, 0].tolist())
+        self.assertEqual(0.0, strength[0, 0])
+        self.assertTrue(np.isfinite(strength).all())
+        empty = features.detect_cycles(np.zeros((0, 7 * DAY)), DAY)
+        self.assertEqual((0, features.CYCLES), empty[0].shape)
+        # A 3-hour step: a quarter of a day is too short to search.
+        self.assertFalse(features.detect_cycles(
+            spikes(2, 8 * 14, 3), 8)[0].any())
+
+    def test_rows_do_not_see_after_the_earliest_origin(self):
+        # Period 12 before step 4 days, period 19 after: the rows of
+        # origins at 4 days use the cycle measured before them only.
+        before = spikes(2, 4 * DAY, 12)
+        after = spikes(2, 3 * DAY, 19, seed=5)
+        values = np.concatenate([before, after], axis=1)
+        design = features.Design(STEP, 0, epoch_known=False)
+        o = np.full(2, 4 * DAY)
+        X, _, _ = design.rows(values, np.arange(2), o, np.zeros(2, int))
+        X_past, _, _ = design.rows(values[:, :4 * DAY], np.arange(2), o,
+                                   np.zeros(2, int))
+        np.testing.assert_array_equal(X, X_past)
+        col = design.names.index('cyc0_strength')
+        self.assertTrue((X[:, col] > 0.5).all())
+
+
+class CycleForecastTest(base.TestCase):
+
+    def test_gbm_forecasts_a_short_cycle(self):
+        # A spike every 13 steps (not a divisor of the day, so the daily
+        # seasonal features do not see it; longer than the lags).
+        values = spikes(6, 8 * DAY, 13, seed=7)
+        test_start = 6 * DAY
+        horizon = 12
+        f = gbm.GBMForecaster(STEP, horizon, quantiles=False,
+                              max_rows=20000, max_iter=60,
+                              small_series=0)
+        f.epoch_known = False
+        f.fit(values[:, :test_start], 0)
+        origins = np.arange(test_start, values.shape[1] - horizon + 1,
+                            horizon)
+        target = origins[:, None] + np.arange(horizon)[None, :]
+        actual = values[:, target]
+        point = f._paths(values, origins)
+        naive = baselines.NaiveForecaster(STEP, horizon)._paths(
+            values, origins)
+        mae = np.abs(actual - point).mean()
+        naive_mae = np.abs(actual - naive).mean()
+        # The spikes are 10 high with noise 1: knowing where they fall
+        # leaves about the noise.
+        self.assertLess(mae, 0.5 * naive_mae, (mae, naive_mae))
