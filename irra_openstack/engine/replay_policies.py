@@ -27,11 +27,17 @@ _NO_DISK = 1e6
 
 
 def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
-                    season_steps=None, calibration_steps=None):
+                    season_steps=None, calibration_steps=None,
+                    max_origins=48, **kwargs):
     """A forecaster of ``horizon`` steps from the ``irra.forecasters``.
 
     Seasonal naive with a one-day season and split-conformal intervals by
     default: fast enough to refit at every audit on every VM.
+
+    :param calibration_steps: steps of the calibration back-test (one day
+        by default).
+    :param max_origins: most back-test origins, spread over them.
+    :param kwargs: the plugin's own arguments.
     """
     from irra_openstack.forecast import base
 
@@ -41,17 +47,58 @@ def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
     return plugins.load(base.NAMESPACE, name, base=base.Forecaster,
                         step=step, horizon=horizon, level=level,
                         season=season, calibration_window=window,
-                        max_origins=48, floor=0.0)
+                        max_origins=max_origins, floor=0.0, **kwargs)
 
 
-def build_model(view, usage_upper, threshold):
-    """The ClusterModel of an audit, with ``usage_upper`` (V, T) in vCPUs."""
+#: Fewest back-test origins with a whole horizon that the risk scenarios
+#: are made of; with fewer (a short history), every origin is used.
+MIN_SCENARIOS = 20
+
+
+def scenario_residuals(residuals):
+    """(V, S, T) residual scenarios from back-test residuals (V, O, T).
+
+    One scenario per origin, all VMs from the same origin. The origins
+    whose whole horizon is known are used when there are at least
+    :data:`MIN_SCENARIOS` of them; otherwise (a short history) every origin
+    with a known first step, a residual at an unknown step being the one
+    at its origin's last known step. No origin at all: one scenario of
+    zero residuals (the point forecast).
+    """
+    res = np.asarray(residuals, dtype=float)
+    known = np.isfinite(res)
+    whole = known.all(axis=(0, 2))
+    if whole.sum() >= MIN_SCENARIOS:
+        return res[:, whole]
+    some = known[:, :, 0].all(axis=0)
+    if not some.any():
+        return np.zeros((res.shape[0], 1, res.shape[2]))
+    res = res[:, some]
+    known = known[:, some]
+    t = res.shape[2]
+    idx = np.where(known, np.arange(t), 0)
+    np.maximum.accumulate(idx, axis=2, out=idx)
+    return np.take_along_axis(res, idx, axis=2)
+
+
+def build_model(view, usage_upper, threshold, samples=None):
+    """The ClusterModel of an audit, with ``usage_upper`` (V, T) in vCPUs.
+
+    :param samples: optional (V, S, T) joint CPU scenarios (vCPUs) for the
+        risk objective.
+    """
     cluster = view.cluster
     h = cluster.n_hosts
     v, horizon = usage_upper.shape
     upper = np.zeros((v, horizon, len(model_mod.RESOURCE_CLASSES)))
     upper[:, :, 0] = usage_upper
     upper[:, :, 1] = np.asarray(view.ram_mb)[:, None]
+    scenarios = None
+    if samples is not None:
+        samples = np.asarray(samples, dtype=float)
+        scenarios = np.zeros(samples.shape + (upper.shape[2],))
+        scenarios[..., 0] = samples
+        scenarios[..., 1] = np.asarray(view.ram_mb)[:, None, None]
     capacity = np.tile([cluster.host_cpus, cluster.host_ram_mb, _NO_DISK],
                        (h, 1))
     ratio = np.tile([cluster.cpu_ratio, 1.0, 1.0], (h, 1))
@@ -63,6 +110,7 @@ def build_model(view, usage_upper, threshold):
         allocation_ratio=ratio, reserved=np.zeros((h, 3)),
         vm_ids=list(view.vm_ids), flavor=flavor,
         vm_host=np.array(view.vm_host), usage_upper=upper,
+        usage_samples=scenarios,
         threshold=np.tile([threshold, 1.0, 1.0], (h, 1)),
         enabled=~np.asarray(view.disabled), step=view.step)
 
@@ -88,13 +136,29 @@ class RebalancerPolicy(replay.Policy):
         overloads: consolidation moves VMs only when it pays off. With
         ``max_moves_per_freed``, a consolidating plan of more moves than
         that per freed host is dropped too.
+    :param objective: ``threshold`` or ``risk``, the rebalancer's
+        objective; with ``risk`` the model also gets joint CPU scenarios
+        of the VMs (see :meth:`_upper`).
+    :param refit_steps: for ``irra``, refit (and recalibrate) the
+        forecaster only when this many steps have passed since the last
+        fit (sooner while the history is short, see :meth:`_refit_due`),
+        and forecast at every audit from the last fit; None refits at
+        every audit.
     """
 
     def __init__(self, name, rebalancer, horizon, audit_steps=1,
                  forecaster=None, history_steps=None, threshold=0.8,
                  fixer=None, min_freed=1, host_intervals=False,
-                 max_moves_per_freed=None):
+                 max_moves_per_freed=None, objective='threshold',
+                 refit_steps=None):
         super().__init__(name, audit_steps)
+        self.objective = objective
+        self.refit_steps = refit_steps
+        self._fitted_at = None
+        self._fitted_len = 0
+        self._residuals = None
+        #: Forecaster fits so far.
+        self.fits = 0
         self.max_moves_per_freed = max_moves_per_freed
         self.host_intervals = bool(host_intervals)
         self.rebalancer = rebalancer
@@ -109,6 +173,13 @@ class RebalancerPolicy(replay.Policy):
         self._host_index = None
 
     def _upper(self, view):
+        """(V, T) upper bounds of the audit, and (V, S, T) scenarios.
+
+        The scenarios are the oracle's actual future (one scenario), or
+        irra's point forecast plus the VMs' back-test residuals of the
+        same past origins (one scenario per origin whose whole horizon
+        is known), floored at 0.
+        """
         if self.sees_future:
             future = np.asarray(view.future)
             if future.shape[1] < self.horizon:
@@ -117,19 +188,52 @@ class RebalancerPolicy(replay.Policy):
                                 view.history[:, -1:],
                                 self.horizon - future.shape[1], axis=1)
                 future = np.concatenate([future, pad], axis=1)
-            return future
+            return future, future[:, None, :]
         history = np.asarray(view.history)
         first = 0
         if self.history_steps:
             first = max(0, history.shape[1] - self.history_steps)
         history = history[:, first:]
         if history.shape[1] == 0:
-            return np.zeros((history.shape[0], self.horizon))
-        self.forecaster.fit(history, first * view.step)
+            zero = np.zeros((history.shape[0], self.horizon))
+            return zero, zero[:, None, :]
+        if self._refit_due(view.tick, history.shape[1]):
+            self.forecaster.fit(history, first * view.step)
+            self._fitted_at = view.tick
+            self._fitted_len = history.shape[1]
+            self._residuals = None
+            self.fits += 1
         forecast = self.forecaster.predict(history, first * view.step)
+        point = np.asarray(forecast.point)
+        if self._residuals is None and (self.host_intervals or
+                                        self.objective == 'risk'):
+            from irra_openstack.forecast import hierarchy
+
+            self._residuals = hierarchy.backtest_residuals(
+                self.forecaster, history)
+        samples = None
+        if self.objective == 'risk':
+            samples = np.maximum(
+                point[:, None, :] + scenario_residuals(self._residuals),
+                0.0)
         if not self.host_intervals:
-            return np.asarray(forecast.upper)
-        return self._host_calibrated(forecast, history, view.vm_host)
+            return np.asarray(forecast.upper), samples
+        return self._host_calibrated(forecast, history, view.vm_host), \
+            samples
+
+    def _refit_due(self, tick, length):
+        """Whether to refit the forecaster at ``tick``.
+
+        Every audit without ``refit_steps``; otherwise once
+        ``refit_steps`` have passed since the last fit, or sooner while
+        the history is short: as soon as it has grown by as many steps as
+        the last fit had (so a model fitted on one hour of history is
+        refitted after two, four, eight...).
+        """
+        if self._fitted_at is None or not self.refit_steps:
+            return True
+        due = min(self.refit_steps, max(1, self._fitted_len))
+        return tick - self._fitted_at >= due or length < self._fitted_len
 
     def _host_calibrated(self, forecast, history, vm_host):
         """VM upper bounds whose sums are the hosts' calibrated bounds."""
@@ -139,9 +243,8 @@ class RebalancerPolicy(replay.Policy):
         tree = hierarchy.Hierarchy(
             forecast.series, vm_host={s: 'h%d' % h for s, h in
                                       zip(forecast.series, vm_host)})
-        residuals = hierarchy.backtest_residuals(self.forecaster, history)
         levels = hierarchy.aggregate(
-            forecast, tree, residuals, history=history,
+            forecast, tree, self._residuals, history=history,
             min_residuals=self.forecaster.min_residuals, floor=0.0)
         hosts = levels['host']
         index = {name: i for i, name in enumerate(hosts.series)}
@@ -162,8 +265,9 @@ class RebalancerPolicy(replay.Policy):
             self._vm_index = {v: i for i, v in enumerate(view.vm_ids)}
             self._host_index = {h: i for i, h in
                                 enumerate(view.cluster.host_names)}
-        upper = self._upper(view)
-        model = build_model(view, upper, self.threshold)
+        upper, samples = self._upper(view)
+        model = build_model(view, upper, self.threshold,
+                            samples if self.objective == 'risk' else None)
         result = self.rebalancer.plan(model)
         moves = replay.moves_from_plan(result, self._vm_index,
                                        self._host_index)
@@ -186,11 +290,16 @@ class RebalancerPolicy(replay.Policy):
 
 
 def rebalancer_factory(threshold, consolidate=True, method='heuristic',
-                       time_limit=1.0):
+                       time_limit=1.0, objective='threshold', move_cost=5.0,
+                       risk_level=1.0, lead_steps=1):
     """The host rebalancer, or the IrraError that says why it is missing.
 
-    :param time_limit: seconds the heuristic's consolidation passes may
-        take per audit.
+    :param time_limit: seconds the heuristic's consolidation passes (or
+        the risk search) may take per audit.
+    :param objective, move_cost, risk_level, lead_steps: see
+        :class:`~irra_openstack.optimizer.rebalance.HostRebalancer`. In
+        the replay a move started at an audit changes the load from the
+        next tick on, so one lead step by default.
     """
     try:
         from irra_openstack.optimizer import rebalance
@@ -200,7 +309,11 @@ def rebalancer_factory(threshold, consolidate=True, method='heuristic',
                    "rebalance) cannot be imported: %s" % exc)
     return rebalance.HostRebalancer(threshold=threshold,
                                     consolidate=consolidate,
-                                    method=method, time_limit=time_limit)
+                                    method=method, time_limit=time_limit,
+                                    objective=objective,
+                                    move_cost=move_cost,
+                                    risk_level=risk_level,
+                                    lead_steps=lead_steps)
 
 
 #: Every policy name the benchmark knows, in its default order.
@@ -215,7 +328,9 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   forecaster='seasonal_naive', history_steps=None,
                   consolidate=False, time_limit=1.0, min_freed=1,
                   host_intervals=True, max_moves_per_freed=None,
-                  watcher_overrides=None):
+                  watcher_overrides=None, objective='threshold',
+                  move_cost=5.0, risk_level=1.0, refit_steps=None,
+                  forecaster_kwargs=None, lead_steps=1):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
     The defaults (audits every 3 steps, host-level intervals, no
@@ -231,6 +346,12 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
     :param host_intervals: see :class:`RebalancerPolicy`.
     :param max_moves_per_freed: see :class:`RebalancerPolicy`.
     :param watcher_overrides: {strategy: {parameter: value}}.
+    :param objective, move_cost, risk_level, lead_steps: the
+        rebalancer's objective (irra and oracle), see
+        :class:`~irra_openstack.optimizer.rebalance.HostRebalancer`; with
+        ``risk`` there is no consolidation.
+    :param refit_steps: see :class:`RebalancerPolicy`.
+    :param forecaster_kwargs: extra arguments of irra's forecaster.
     """
     from irra_openstack.engine.peers import reactive
     from irra_openstack.engine.peers import watcher
@@ -242,24 +363,30 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                                      % name)
         try:
             if name in ('irra', 'oracle'):
-                rebalancer = rebalancer_factory(threshold, consolidate,
-                                                time_limit=time_limit)
+                risk = objective == 'risk'
+                rebalancer = rebalancer_factory(
+                    threshold, consolidate and not risk,
+                    time_limit=time_limit, objective=objective,
+                    move_cost=move_cost, risk_level=risk_level,
+                    lead_steps=lead_steps)
                 if isinstance(rebalancer, Exception):
                     policies[name] = rebalancer
                     continue
                 fixer = None
-                if consolidate and min_freed > 0:
+                if consolidate and min_freed > 0 and not risk:
                     fixer = rebalancer_factory(threshold, False,
                                                time_limit=time_limit)
                 fc = None
                 if name == 'irra':
-                    fc = make_forecaster(step, horizon, name=forecaster)
+                    fc = make_forecaster(step, horizon, name=forecaster,
+                                         **(forecaster_kwargs or {}))
                 policies[name] = RebalancerPolicy(
                     name, rebalancer, horizon, audit_steps, forecaster=fc,
                     history_steps=history_steps, threshold=threshold,
                     fixer=fixer, min_freed=max(min_freed, 1),
                     host_intervals=host_intervals,
-                    max_moves_per_freed=max_moves_per_freed)
+                    max_moves_per_freed=max_moves_per_freed,
+                    objective=objective, refit_steps=refit_steps)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)
