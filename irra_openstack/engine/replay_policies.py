@@ -58,27 +58,35 @@ MIN_SCENARIOS = 20
 def scenario_residuals(residuals):
     """(V, S, T) residual scenarios from back-test residuals (V, O, T).
 
-    One scenario per origin, all VMs from the same origin. The origins
-    whose whole horizon is known are used when there are at least
-    :data:`MIN_SCENARIOS` of them; otherwise (a short history) every origin
-    with a known first step, a residual at an unknown step being the one
-    at its origin's last known step. No origin at all: one scenario of
-    zero residuals (the point forecast).
+    Every VM of a scenario takes its residual from the same origin, which
+    keeps their correlation in the host sums. The origins whose whole
+    horizon is known are used when there are at least
+    :data:`MIN_SCENARIOS` of them: one scenario per origin. Otherwise (a
+    short history) each step takes the origins where it is known, in turn,
+    as many scenarios as the first step has: the risk only ever sums one
+    step's share of overloaded scenarios, so a scenario need not be one
+    origin along the horizon, and no residual is made up. A step without
+    any known residual takes those of the nearest earlier step; no origin
+    at all gives one scenario of zero residuals (the point forecast).
     """
     res = np.asarray(residuals, dtype=float)
-    known = np.isfinite(res)
-    whole = known.all(axis=(0, 2))
+    known = np.isfinite(res).all(axis=0)                  # (O, T)
+    whole = known.all(axis=1)
     if whole.sum() >= MIN_SCENARIOS:
         return res[:, whole]
-    some = known[:, :, 0].all(axis=0)
-    if not some.any():
-        return np.zeros((res.shape[0], 1, res.shape[2]))
-    res = res[:, some]
-    known = known[:, some]
-    t = res.shape[2]
-    idx = np.where(known, np.arange(t), 0)
-    np.maximum.accumulate(idx, axis=2, out=idx)
-    return np.take_along_axis(res, idx, axis=2)
+    n_origins, horizon = known.shape
+    count = known.sum(axis=0)                             # (T,)
+    if not n_origins or count[0] == 0:
+        return np.zeros((res.shape[0], 1, horizon))
+    # The nearest earlier step with a known residual, for each step.
+    have = np.where(count > 0, np.arange(horizon), 0)
+    np.maximum.accumulate(have, out=have)
+    size = int(count[0])
+    pick = np.empty((size, horizon), dtype=np.int64)
+    for h in range(horizon):
+        origins = np.flatnonzero(known[:, have[h]])
+        pick[:, h] = origins[np.arange(size) % len(origins)]
+    return res[:, pick, have[None, :]]
 
 
 def build_model(view, usage_upper, threshold, samples=None):
@@ -290,7 +298,7 @@ class RebalancerPolicy(replay.Policy):
 
 
 def rebalancer_factory(threshold, consolidate=True, method='heuristic',
-                       time_limit=1.0, objective='threshold', move_cost=5.0,
+                       time_limit=1.0, objective='threshold', move_cost=1.0,
                        risk_level=1.0, lead_steps=1):
     """The host rebalancer, or the IrraError that says why it is missing.
 
@@ -329,7 +337,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   consolidate=False, time_limit=1.0, min_freed=1,
                   host_intervals=True, max_moves_per_freed=None,
                   watcher_overrides=None, objective='threshold',
-                  move_cost=5.0, risk_level=1.0, refit_steps=None,
+                  move_cost=1.0, risk_level=1.0, refit_steps=None,
                   forecaster_kwargs=None, lead_steps=1):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 

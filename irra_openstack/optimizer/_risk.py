@@ -68,7 +68,7 @@ class RiskSearch(object):
         they are left out of the risk.
     """
 
-    def __init__(self, problem, level=1.0, move_cost=5.0, max_chain=4,
+    def __init__(self, problem, level=1.0, move_cost=1.0, max_chain=4,
                  lead_steps=0):
         p = self.p = problem
         m = p.model

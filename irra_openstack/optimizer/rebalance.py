@@ -108,7 +108,7 @@ class HostRebalancer(plugins.Plugin):
     def __init__(self, threshold=None, consolidate=False, method='auto',
                  exact_max_vms=60, time_limit=30.0, seed=0, evacuate=False,
                  soft_weight=0.5, neighbourhood=8, best_effort=True,
-                 objective='threshold', move_cost=5.0, risk_level=1.0,
+                 objective='threshold', move_cost=1.0, risk_level=1.0,
                  lead_steps=0):
         if objective not in OBJECTIVES:
             raise RebalanceError(reason="objective must be one of %s, got "
@@ -225,7 +225,7 @@ class HostRebalancer(plugins.Plugin):
                      'by more than move_cost each; it does not '
                      'consolidate nor evacuate.'),
             cfg.FloatOpt(
-                'move_cost', default=5.0, min=0.0,
+                'move_cost', default=1.0, min=0.0,
                 help='With objective=risk: expected overloaded minutes '
                      '(summed over hosts and the forecast horizon) that '
                      'one migration must save to be made.'),

@@ -486,11 +486,18 @@ class RebalancerPolicyTest(base.TestCase):
         # Enough whole origins: only they are used.
         np.testing.assert_array_equal(
             res[:, :2], replay_policies.scenario_residuals(res))
-        # Too few: every origin, an unknown step taking the last known.
+        # Too few: each step takes the origins where it is known, in
+        # turn (steps 1 and 2 cycle over the two whole origins).
         replay_policies.MIN_SCENARIOS = 3
         out = replay_policies.scenario_residuals(res)
-        np.testing.assert_array_equal([[7, 7, 7], [2, 2, 2]], out[:, 2])
-        np.testing.assert_array_equal(res[:, :2], out[:, :2])
+        self.assertEqual((2, 3, 3), out.shape)
+        np.testing.assert_array_equal(res[:, :, 0], out[:, :, 0])
+        np.testing.assert_array_equal([[2, 5, 2], [0, 1, 0]], out[:, :, 1])
+        np.testing.assert_array_equal([[3, 6, 3], [1, 1, 1]], out[:, :, 2])
+        # A step known from no origin takes the nearest earlier one's.
+        res[:, :2, 2] = nan
+        out = replay_policies.scenario_residuals(res)
+        np.testing.assert_array_equal(out[:, :, 1], out[:, :, 2])
         # No origin: the point forecast alone.
         out = replay_policies.scenario_residuals(np.full((2, 0, 3), nan))
         np.testing.assert_array_equal(np.zeros((2, 1, 3)), out)
