@@ -314,6 +314,11 @@ class BenchCommands:
                  help='With --objective risk: share of a host\'s cores '
                       'above which it counts as overloaded in the risk '
                       '(default: --overload-threshold).')
+    @common.args('--hysteresis-hours', type=float, default=0.0,
+                 metavar='H',
+                 help='With --objective risk: a VM that changed host in '
+                      'the last H hours costs twice --move-cost to move '
+                      'again (default 0: no hysteresis).')
     @common.args('--refit-hours', type=float, default=0.0, metavar='H',
                  help='Refit irra\'s forecaster every H hours (sooner '
                       'while the history is short) and forecast at every '
@@ -349,7 +354,7 @@ class BenchCommands:
                history_days=3.0, consolidate=False, min_freed_hosts=1,
                max_moves_per_freed_host=5.0, host_intervals=True,
                plan_time_limit=1.0, objective='threshold', move_cost=1.0,
-               risk_level=None, refit_hours=0.0,
+               risk_level=None, refit_hours=0.0, hysteresis_hours=0.0,
                bandwidth_gbps=1.0,
                dirty_factor=1.3, migration_overhead=0.1,
                overload_weight=1.0, active_weight=1.0, json_out=None):
@@ -388,7 +393,8 @@ class BenchCommands:
             move_cost=move_cost,
             risk_level=(overload_threshold if risk_level is None
                         else risk_level),
-            refit_steps=(int(round(refit_hours * 3600.0 / step)) or None))
+            refit_steps=(int(round(refit_hours * 3600.0 / step)) or None),
+            hysteresis_steps=int(round(hysteresis_hours * 3600.0 / step)))
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
             overhead_vcpu=migration_overhead)
@@ -416,6 +422,7 @@ class BenchCommands:
                                            if risk_level is None
                                            else risk_level),
                                refit_hours=refit_hours,
+                               hysteresis_hours=hysteresis_hours,
                                start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:

@@ -89,11 +89,13 @@ def scenario_residuals(residuals):
     return res[:, pick, have[None, :]]
 
 
-def build_model(view, usage_upper, threshold, samples=None):
+def build_model(view, usage_upper, threshold, samples=None,
+                move_penalty=None):
     """The ClusterModel of an audit, with ``usage_upper`` (V, T) in vCPUs.
 
     :param samples: optional (V, S, T) joint CPU scenarios (vCPUs) for the
         risk objective.
+    :param move_penalty: optional (V,) extra cost of moving each VM.
     """
     cluster = view.cluster
     h = cluster.n_hosts
@@ -118,7 +120,7 @@ def build_model(view, usage_upper, threshold, samples=None):
         allocation_ratio=ratio, reserved=np.zeros((h, 3)),
         vm_ids=list(view.vm_ids), flavor=flavor,
         vm_host=np.array(view.vm_host), usage_upper=upper,
-        usage_samples=scenarios,
+        usage_samples=scenarios, move_penalty=move_penalty,
         threshold=np.tile([threshold, 1.0, 1.0], (h, 1)),
         enabled=~np.asarray(view.disabled), step=view.step)
 
@@ -147,6 +149,9 @@ class RebalancerPolicy(replay.Policy):
     :param objective: ``threshold`` or ``risk``, the rebalancer's
         objective; with ``risk`` the model also gets joint CPU scenarios
         of the VMs (see :meth:`_upper`).
+    :param hysteresis_steps: with ``risk``, a VM that changed host less
+        than this many steps ago costs twice the rebalancer's
+        ``move_cost`` to move again (0: no hysteresis).
     :param refit_steps: for ``irra``, refit (and recalibrate) the
         forecaster only when this many steps have passed since the last
         fit (sooner while the history is short, see :meth:`_refit_due`),
@@ -158,8 +163,11 @@ class RebalancerPolicy(replay.Policy):
                  forecaster=None, history_steps=None, threshold=0.8,
                  fixer=None, min_freed=1, host_intervals=False,
                  max_moves_per_freed=None, objective='threshold',
-                 refit_steps=None):
+                 refit_steps=None, hysteresis_steps=0):
         super().__init__(name, audit_steps)
+        self.hysteresis_steps = int(hysteresis_steps)
+        self._last_host = None
+        self._moved_at = None
         self.objective = objective
         self.refit_steps = refit_steps
         self._fitted_at = None
@@ -229,6 +237,19 @@ class RebalancerPolicy(replay.Policy):
         return self._host_calibrated(forecast, history, view.vm_host), \
             samples
 
+    def _move_penalty(self, view):
+        """(V,) extra move cost of the VMs that changed host lately."""
+        vm_host = np.asarray(view.vm_host)
+        if self._last_host is None:
+            self._moved_at = np.full(len(vm_host), -np.inf)
+        else:
+            self._moved_at[vm_host != self._last_host] = view.tick
+        self._last_host = vm_host.copy()
+        if not self.hysteresis_steps:
+            return None
+        recent = view.tick - self._moved_at < self.hysteresis_steps
+        return np.where(recent, self.rebalancer.move_cost, 0.0)
+
     def _refit_due(self, tick, length):
         """Whether to refit the forecaster at ``tick``.
 
@@ -274,8 +295,10 @@ class RebalancerPolicy(replay.Policy):
             self._host_index = {h: i for i, h in
                                 enumerate(view.cluster.host_names)}
         upper, samples = self._upper(view)
+        risk = self.objective == 'risk'
         model = build_model(view, upper, self.threshold,
-                            samples if self.objective == 'risk' else None)
+                            samples if risk else None,
+                            self._move_penalty(view) if risk else None)
         result = self.rebalancer.plan(model)
         moves = replay.moves_from_plan(result, self._vm_index,
                                        self._host_index)
@@ -338,7 +361,8 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   host_intervals=True, max_moves_per_freed=None,
                   watcher_overrides=None, objective='threshold',
                   move_cost=1.0, risk_level=1.0, refit_steps=None,
-                  forecaster_kwargs=None, lead_steps=1):
+                  forecaster_kwargs=None, lead_steps=1,
+                  hysteresis_steps=0):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
     The defaults (audits every 3 steps, host-level intervals, no
@@ -358,7 +382,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
         rebalancer's objective (irra and oracle), see
         :class:`~irra_openstack.optimizer.rebalance.HostRebalancer`; with
         ``risk`` there is no consolidation.
-    :param refit_steps: see :class:`RebalancerPolicy`.
+    :param refit_steps, hysteresis_steps: see :class:`RebalancerPolicy`.
     :param forecaster_kwargs: extra arguments of irra's forecaster.
     """
     from irra_openstack.engine.peers import reactive
@@ -394,7 +418,8 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                     fixer=fixer, min_freed=max(min_freed, 1),
                     host_intervals=host_intervals,
                     max_moves_per_freed=max_moves_per_freed,
-                    objective=objective, refit_steps=refit_steps)
+                    objective=objective, refit_steps=refit_steps,
+                    hysteresis_steps=hysteresis_steps)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)

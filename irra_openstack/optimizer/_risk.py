@@ -21,7 +21,8 @@ The risk objective prices what the metrics count instead:
   ``step minutes x sum over steps of the share of scenarios in which it
   is overloaded``;
 * migrations are made only where they lower the total risk of all hosts
-  by more than ``move_cost`` minutes each.
+  by more than ``move_cost`` minutes each (plus the model's
+  ``move_penalty`` of the VM, if any).
 
 Search (greedy, vectorised over the scenarios, steps and destinations):
 the hosts whose risk is above ``move_cost`` are taken the riskiest first.
@@ -29,7 +30,8 @@ For each, a chain of up to ``max_chain`` moves off it is built, each move
 the one (VM, destination) that lowers the summed risk and *severity* (the
 expected overload above the level, as a share of it, in minutes: what
 still goes down when a deeply overloaded host sheds one VM but stays
-overloaded) of the source and the destination the most. The prefix of the
+overloaded) of the source and the destination the most, net of the
+move's cost. The prefix of the
 chain with the largest risk reduction minus ``move_cost`` per migration
 is kept, if that is positive; the rest is undone. Destinations obey every
 hard rule of the threshold objective (availability zones, aggregates,
@@ -92,6 +94,11 @@ class RiskSearch(object):
         self.limit = np.maximum(limit[:, cls], EPS)       # (H, C)
         self.host = host[..., cls]                        # (H, S, T, C)
         self.item = item[..., cls]                        # (I, S, T, C)
+        #: (I,) cost of moving each item: ``move_cost`` per VM plus the
+        #: model's ``move_penalty`` of its VMs.
+        self.cost = self.move_cost * p.count
+        if m.move_penalty is not None:
+            np.add.at(self.cost, p.vm_item[placed], m.move_penalty[placed])
         self.state = _packing.State(p)
         self.moved = np.zeros(p.n_items, dtype=bool)
         self.risk, self.severity = self._score(self.host, self.limit)
@@ -156,8 +163,8 @@ class RiskSearch(object):
             return None
         peak = (after / self.limit[dd][:, None, None, :]).max(
             axis=(2, 3)).mean(axis=1)
-        score = saved + eased + _ROOM_WEIGHT * (1.0 - peak) + \
-            _ACTIVE_BONUS * (state.n[dd] > 0)
+        score = saved + eased - self.cost[ii] + \
+            _ROOM_WEIGHT * (1.0 - peak) + _ACTIVE_BONUS * (state.n[dd] > 0)
         score = np.where(useful, score, -np.inf)
         best = int(np.argmax(score))
         return int(ii[best]), int(dd[best]), float(saved[best]), \
@@ -165,10 +172,9 @@ class RiskSearch(object):
 
     def _chain(self, h):
         """Relieve host h by the best prefix of a chain; True if kept."""
-        p = self.p
         done = []
         saved = 0.0
-        moves = 0.0
+        cost = 0.0
         best_value, best_len = 0.0, 0
         for _ in range(self.max_chain):
             if self.risk[h] <= EPS:
@@ -181,8 +187,8 @@ class RiskSearch(object):
             self._move(i, dst)
             self.moved[i] = True
             saved += gain
-            moves += p.count[i]
-            value = saved - self.move_cost * moves
+            cost += self.cost[i]
+            value = saved - cost
             if value > best_value + EPS:
                 best_value, best_len = value, len(done)
         for i, src, _dst, _gain in reversed(done[best_len:]):

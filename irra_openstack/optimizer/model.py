@@ -70,6 +70,10 @@ class ClusterModel:
     #: VMs' correlation. The risk objective of the host rebalancer reads
     #: them; None: one scenario, the point forecast.
     usage_samples: np.ndarray | None = None
+    #: (V,) optional: extra cost of migrating each VM, in the unit of the
+    #: risk objective's ``move_cost`` (expected overloaded minutes), for
+    #: example for VMs that moved a short while ago; None for none.
+    move_penalty: np.ndarray | None = None
     #: (H, R) utilisation limit of predicted usage, as a share of physical
     #: capacity, e.g. 0.8 (overload above it).
     threshold: np.ndarray | None = None
@@ -126,6 +130,13 @@ class ClusterModel:
             if not np.all(np.isfinite(self.usage_samples)):
                 raise ValueError('usage_samples holds NaN or infinite '
                                  'values')
+        if self.move_penalty is not None:
+            self.move_penalty = np.asarray(self.move_penalty, dtype=float)
+            if self.move_penalty.shape != (v,) or not np.all(
+                    np.isfinite(self.move_penalty)) or np.any(
+                    self.move_penalty < 0):
+                raise ValueError('move_penalty must be (%d,) finite values '
+                                 '>= 0' % v)
         if self.threshold is None:
             self.threshold = np.ones((h, r))
         if self.enabled is None:

@@ -536,6 +536,29 @@ class RebalancerPolicyTest(base.TestCase):
                                            w.ram_mb[:, None, None],
                                            scen.shape))
 
+    def test_hysteresis_penalty(self):
+        # VMs that changed host in the last 6 steps cost twice move_cost.
+        reb = StandInRebalancer()
+        reb.move_cost = 2.0
+        policy = replay_policies.RebalancerPolicy(
+            'oracle', reb, horizon=2, audit_steps=3, objective='risk',
+            hysteresis_steps=6)
+        replay.simulate(self.w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
+                        warmup=3)
+        # The stand-in moves vm0 to host 2 at the first audit (tick 3); it
+        # is seen moved at tick 6 and penalised until tick 11.
+        pens = [m.move_penalty for m in reb.models]
+        np.testing.assert_array_equal([0, 0, 0, 0, 0, 0], pens[0])
+        np.testing.assert_array_equal([2, 0, 0, 0, 0, 0], pens[1])
+        np.testing.assert_array_equal([2, 0, 0, 0, 0, 0], pens[2])
+        np.testing.assert_array_equal([0, 0, 0, 0, 0, 0], pens[3])
+        plain = replay_policies.RebalancerPolicy(
+            'oracle', StandInRebalancer(), horizon=2, audit_steps=3,
+            objective='risk')
+        replay.simulate(self.w, self.cluster, plain, [0, 0, 1, 1, 2, 2],
+                        warmup=3)
+        self.assertIsNone(plain.rebalancer.models[1].move_penalty)
+
     def test_oracle_risk_moves_only_for_real_overloads(self):
         # Two hosts of 2 cores at 80-95 % that never pass 100 %: the
         # threshold objective (0.8) moves VMs, the risk objective none;

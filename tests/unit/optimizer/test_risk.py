@@ -71,6 +71,22 @@ class RiskTest(base.TestCase):
                                act.reason['risk']['source_minutes_after'])
         self.assertEqual([], res.shortfalls)
 
+    def test_move_penalty(self):
+        # h0 overloads at one step in every scenario (5 minutes saved by
+        # moving v1): worth a cost of 1, not 1 plus a penalty of 4.5; a
+        # penalty on v0 only sends v1, never v0.
+        s = steady([5, 2, 1], scenarios=2, steps=3)
+        s[0, :, 2] = 7.0
+        m = cluster([8, 8], [0, 0, 1], s)
+        m.move_penalty = np.array([0.0, 4.5, 0.0])
+        res = plan(m, move_cost=1.0)
+        self.assertEqual({'v0': ('h0', 'h1')}, moves(res))
+        m.move_penalty = np.array([4.5, 4.5, 0.0])
+        self.assertEqual([], plan(m, move_cost=1.0).actions)
+        m.move_penalty = np.array([4.5, 0.0, 0.0])
+        self.assertEqual({'v1': ('h0', 'h1')},
+                         moves(plan(m, move_cost=1.0)))
+
     def test_move_only_when_worth_its_cost(self):
         # h0 overloads at one step in one scenario of four: an expected
         # 5 / 4 = 1.25 minutes. Worth a migration costing 1, not 2.
@@ -177,6 +193,13 @@ class RiskTest(base.TestCase):
 
     def test_bad_samples(self):
         m = cluster([8, 8], [0, 0, 1], steady([6, 5, 2]))
+        self.assertRaises(ValueError, model.ClusterModel,
+                          host_names=m.host_names, capacity=m.capacity,
+                          allocation_ratio=m.allocation_ratio,
+                          reserved=m.reserved, vm_ids=m.vm_ids,
+                          flavor=m.flavor, vm_host=m.vm_host,
+                          usage_upper=m.usage_upper,
+                          move_penalty=np.array([1.0, -1.0, 0.0]))
         for bad in (np.zeros((3, 2, 5, 3)), np.zeros((3, 2, 3)),
                     np.full((3, 2, 3, 3), np.nan)):
             self.assertRaises(ValueError, model.ClusterModel,
