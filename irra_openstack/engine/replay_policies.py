@@ -356,10 +356,10 @@ DEFAULT_POLICIES = ('irra', 'reactive', 'oracle', 'none',
 
 def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   horizon=12, threshold=0.8, reactive_threshold=0.8,
-                  forecaster='seasonal_naive', history_steps=None,
+                  forecaster='auto', history_steps=None,
                   consolidate=False, time_limit=1.0, min_freed=1,
                   host_intervals=True, max_moves_per_freed=None,
-                  watcher_overrides=None, objective='threshold',
+                  watcher_overrides=None, objective='risk',
                   move_cost=1.0, risk_level=1.0, refit_steps=None,
                   forecaster_kwargs=None, lead_steps=1,
                   hysteresis_steps=0):
@@ -382,7 +382,9 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
         rebalancer's objective (irra and oracle), see
         :class:`~irra_openstack.optimizer.rebalance.HostRebalancer`; with
         ``risk`` there is no consolidation.
-    :param refit_steps, hysteresis_steps: see :class:`RebalancerPolicy`.
+    :param refit_steps: see :class:`RebalancerPolicy`; None for one day,
+        0 to refit at every audit.
+    :param hysteresis_steps: see :class:`RebalancerPolicy`.
     :param forecaster_kwargs: extra arguments of irra's forecaster.
     """
     from irra_openstack.engine.peers import reactive
@@ -418,7 +420,10 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                     fixer=fixer, min_freed=max(min_freed, 1),
                     host_intervals=host_intervals,
                     max_moves_per_freed=max_moves_per_freed,
-                    objective=objective, refit_steps=refit_steps,
+                    objective=objective,
+                    refit_steps=(max(1, 86400 // step)
+                                 if refit_steps is None
+                                 else refit_steps or None),
                     hysteresis_steps=hysteresis_steps)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(

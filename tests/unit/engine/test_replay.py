@@ -269,7 +269,7 @@ class FairnessTest(base.TestCase):
         built = replay_policies.make_policies(
             ['irra', 'oracle'], 300, audit_steps=3, horizon=6,
             threshold=0.85, time_limit=0.25, forecaster='naive',
-            consolidate=True)
+            consolidate=True, objective='threshold')
         irra, oracle = built['irra'], built['oracle']
         self.assertFalse(irra.sees_future)
         self.assertTrue(oracle.sees_future)
@@ -319,6 +319,18 @@ class FairnessTest(base.TestCase):
             self.assertFalse(p.rebalancer.consolidate)
             self.assertTrue(p.rebalancer.best_effort)
             self.assertIsNone(p.fixer)
+            self.assertEqual(('risk', 1.0, 1.0, 1),
+                             (p.objective, p.rebalancer.move_cost,
+                              p.rebalancer.risk_level,
+                              p.rebalancer.lead_steps))
+        # auto, refitted once a day (288 steps of 5 minutes).
+        irra = replay_policies.make_policies(['irra'], 300)['irra']
+        self.assertEqual('auto', irra.forecaster.name)
+        self.assertEqual(288, irra.refit_steps)
+        every = replay_policies.make_policies(['irra'], 300,
+                                              forecaster='naive',
+                                              refit_steps=0)['irra']
+        self.assertIsNone(every.refit_steps)
 
     def test_unknown_policy(self):
         exc = self.assertRaises(replay.ReplayError,
@@ -669,6 +681,47 @@ class LoadTest(base.TestCase):
         self.assertEqual(72, half.n_steps)
         self.assertRaises(replay.ReplayError, replay.load_workload, tmp,
                           'planetlab', start_day=2)
+
+    def test_bench_replay_command(self):
+        # irra-manage bench replay on a small PlanetLab-format day: the
+        # risk options reach irra and oracle, and are in the setup.
+        import io
+        import json
+
+        import fixtures
+        from oslo_config import cfg
+
+        from irra_openstack.cmd import manage
+
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(__import__('shutil').rmtree, tmp)
+        day = os.path.join(tmp, '20110303')
+        os.mkdir(day)
+        rng = np.random.default_rng(0)
+        for k in range(8):
+            values = np.clip(rng.normal(60, 20, 288), 0, 100).astype(int)
+            with open(os.path.join(day, 'vm_%d' % k), 'w') as f:
+                f.write('\n'.join(str(v) for v in values) + '\n')
+        out = os.path.join(tmp, 'out.json')
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
+        rc = manage.main(['bench', 'replay', '--trace', tmp, '--format',
+                          'planetlab', '--hosts', '2', '--host-cpus', '4',
+                          '--cpu-ratio', '4', '--days', '0.25',
+                          '--policies', 'irra,oracle,none',
+                          '--forecaster', 'naive', '--move-cost', '2',
+                          '--refit-hours', '1', '--hysteresis-hours', '2',
+                          '--json', out], conf=cfg.ConfigOpts())
+        self.assertEqual(0, rc)
+        with open(out) as f:
+            result = json.load(f)
+        setup = result['setup']
+        self.assertEqual(('risk', 2.0, 1.0, 1.0, 2.0),
+                         (setup['objective'], setup['move_cost'],
+                          setup['risk_level'], setup['refit_hours'],
+                          setup['hysteresis_hours']))
+        for name in ('irra', 'oracle', 'none'):
+            self.assertIn('pingpong_migrations', result['policies'][name])
 
     def test_ffill(self):
         out = replay._ffill(np.array([[np.nan, 1.0, np.nan, 3.0]]))
