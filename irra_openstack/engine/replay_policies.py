@@ -2,13 +2,16 @@
 
 Both build a :class:`~irra_openstack.optimizer.model.ClusterModel` of the
 replay state at each audit and ask the host rebalancer
-(``irra.optimizers`` plugin ``rebalance``) for the fewest migrations after
-which no host's predicted CPU passes its threshold over the horizon,
-consolidating when the forecast allows. They differ only in the upper
-bound they give it:
+(``irra.optimizers`` plugin ``rebalance``) for a plan: with the risk
+objective, the migrations that lower the expected overloaded host-minutes
+by more than their cost; with the threshold objective, the fewest
+migrations after which no host's predicted CPU passes its threshold over
+the horizon, consolidating when the forecast allows. They differ only in
+the forecast they give it:
 
-* ``irra``: the upper bound of irra's forecaster, fitted at each audit on
-  the past only, for all VMs at once;
+* ``irra``: irra's forecaster, fitted on the past only, for all VMs at
+  once (usage scenarios: its forecast plus its back-test residuals; or its
+  upper bound);
 * ``oracle``: the actual demand of the next ``horizon`` steps, which no
   real policy can know: the limit that ``irra`` is measured against.
 """
@@ -193,8 +196,8 @@ class RebalancerPolicy(replay.Policy):
 
         The scenarios are the oracle's actual future (one scenario), or
         irra's point forecast plus the VMs' back-test residuals of the
-        same past origins (one scenario per origin whose whole horizon
-        is known), floored at 0.
+        same past origins (:func:`scenario_residuals`), floored at 0;
+        None with the threshold objective.
         """
         if self.sees_future:
             future = np.asarray(view.future)
@@ -232,7 +235,9 @@ class RebalancerPolicy(replay.Policy):
             samples = np.maximum(
                 point[:, None, :] + scenario_residuals(self._residuals),
                 0.0)
-        if not self.host_intervals:
+        if not self.host_intervals or samples is not None:
+            # The risk objective plans on the scenarios; the upper bounds
+            # only describe the moves.
             return np.asarray(forecast.upper), samples
         return self._host_calibrated(forecast, history, view.vm_host), \
             samples
@@ -365,11 +370,12 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   hysteresis_steps=0):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
-    The defaults (audits every 3 steps, host-level intervals, no
-    consolidation, best-effort relief in the rebalancer) are the ones that
-    did best on the combined targets of both Bitbrains and PlanetLab; see
+    The defaults (audits every 3 steps, the risk objective with a move
+    cost of one minute, irra's ``auto`` forecaster refitted once a day)
+    are the ones measured on Bitbrains and PlanetLab; see
     doc/source/admin/replay.rst. irra and oracle always get the same
-    optimiser settings; only the upper bound they plan on differs.
+    optimiser settings; only the forecast they plan on differs (the
+    oracle's is the actual future).
 
     :param names: e.g. ``['irra', 'oracle', 'watcher:workload_balance']``.
     :param min_freed: irra and oracle keep a consolidating plan only when
