@@ -278,9 +278,9 @@ class BenchCommands:
     @common.args('--overload-threshold', type=float, default=1.0,
                  help='Share of a host\'s cores above which it counts as '
                       'overloaded in the metrics (default 1.0).')
-    @common.args('--forecaster', default='seasonal_naive', metavar='NAME',
+    @common.args('--forecaster', default='auto', metavar='NAME',
                  help='irra.forecasters plugin of the irra policy '
-                      '(default seasonal_naive).')
+                      '(default auto).')
     @common.args('--history-days', type=float, default=3.0, metavar='D',
                  help='Days of history the forecaster is fitted on at each '
                       'audit (default 3).')
@@ -309,6 +309,33 @@ class BenchCommands:
     @common.args('--no-host-intervals', dest='host_intervals',
                  action='store_false', default=True,
                  help='irra adds up its VMs\' upper bounds per host.')
+    @common.args('--objective', default='risk',
+                 choices=('threshold', 'risk'),
+                 help='Objective of irra\'s and oracle\'s rebalancer: '
+                      'threshold (keep every host\'s predicted upper '
+                      'bound under --threshold with the fewest '
+                      'migrations) or risk (from joint scenarios of the '
+                      'VMs, the forecast plus its back-test residuals, '
+                      'make only the migrations that lower the expected '
+                      'overloaded host-minutes by more than --move-cost '
+                      'each; no consolidation). Default risk.')
+    @common.args('--move-cost', type=float, default=1.0, metavar='MINUTES',
+                 help='With --objective risk: expected overloaded '
+                      'host-minutes a migration must save (default 1).')
+    @common.args('--risk-level', type=float, default=None, metavar='R',
+                 help='With --objective risk: share of a host\'s cores '
+                      'above which it counts as overloaded in the risk '
+                      '(default: --overload-threshold).')
+    @common.args('--hysteresis-hours', type=float, default=0.0,
+                 metavar='H',
+                 help='With --objective risk: a VM that changed host in '
+                      'the last H hours costs twice --move-cost to move '
+                      'again (default 0: no hysteresis).')
+    @common.args('--refit-hours', type=float, default=24.0, metavar='H',
+                 help='Refit irra\'s forecaster every H hours (sooner '
+                      'while the history is short) and forecast at every '
+                      'audit from the last fit; 0 refits at every audit '
+                      '(default 24).')
     @common.args('--plan-time-limit', type=float, default=1.0,
                  metavar='SECONDS',
                  help='Seconds the rebalancer\'s consolidation passes may '
@@ -335,10 +362,11 @@ class BenchCommands:
                start_day=0.0, days=None, warmup_hours=1.0,
                audit_minutes=15.0, reactive_audit_minutes=5.0, horizon=12,
                threshold=0.8, reactive_threshold=0.8,
-               overload_threshold=1.0, forecaster='seasonal_naive',
+               overload_threshold=1.0, forecaster='auto',
                history_days=3.0, consolidate=False, min_freed_hosts=1,
                max_moves_per_freed_host=5.0, host_intervals=True,
-               plan_time_limit=1.0,
+               plan_time_limit=1.0, objective='risk', move_cost=1.0,
+               risk_level=None, refit_hours=24.0, hysteresis_hours=0.0,
                bandwidth_gbps=1.0,
                dirty_factor=1.3, migration_overhead=0.1,
                overload_weight=1.0, active_weight=1.0, json_out=None):
@@ -373,7 +401,12 @@ class BenchCommands:
             consolidate=consolidate, time_limit=plan_time_limit,
             min_freed=min_freed_hosts,
             max_moves_per_freed=max_moves_per_freed_host or None,
-            host_intervals=host_intervals)
+            host_intervals=host_intervals, objective=objective,
+            move_cost=move_cost,
+            risk_level=(overload_threshold if risk_level is None
+                        else risk_level),
+            refit_steps=int(round(refit_hours * 3600.0 / step)),
+            hysteresis_steps=int(round(hysteresis_hours * 3600.0 / step)))
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
             overhead_vcpu=migration_overhead)
@@ -395,6 +428,13 @@ class BenchCommands:
                                max_moves_per_freed_host=(
                                    max_moves_per_freed_host),
                                host_intervals=host_intervals,
+                               objective=objective,
+                               move_cost=move_cost,
+                               risk_level=(overload_threshold
+                                           if risk_level is None
+                                           else risk_level),
+                               refit_hours=refit_hours,
+                               hysteresis_hours=hysteresis_hours,
                                start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:

@@ -40,6 +40,9 @@ Metrics, measured from the end of the warm-up:
   host, one per VM per minute (the VM-level side of Beloglazov and
   Buyya's SLATAH: time at 100 % utilisation, here counted per VM);
 * ``migrations`` and ``gb_migrated`` (the RAM of the migrated VMs, GiB);
+* ``pingpong_migrations``: migrations that take a VM back to the host it
+  left on its previous migration, less than a day (:data:`PINGPONG_SECONDS`)
+  after that one started (counted in ``migrations`` too);
 * ``active_host_hours``: hours of hosts holding at least one VM (a VM in
   migration holds both ends);
 * ``plan_seconds``: the wall time the policy spent planning, in total.
@@ -67,7 +70,11 @@ PLANETLAB_VM_RAM_MB = (870, 1740, 1740, 613)
 #: The metrics of a policy's result, in the order they are reported.
 METRICS = ('overload_host_minutes', 'sla_violation_vm_minutes',
            'migrations', 'gb_migrated', 'active_host_hours',
-           'plan_seconds')
+           'plan_seconds', 'pingpong_migrations')
+
+#: A migration back to the host its VM left on its previous migration,
+#: within this many seconds of it, is a ping-pong migration.
+PINGPONG_SECONDS = 86400
 
 
 class ReplayError(exception.IrraError):
@@ -279,6 +286,8 @@ def simulate(workload, cluster, policy, placement, warmup=0,
     done_at = np.zeros(n_vms)                       # seconds
     migrating = np.zeros(n_vms, dtype=bool)
     link_free = np.zeros(n_hosts)                   # seconds
+    left_host = np.full(n_vms, -1, dtype=np.int64)  # of the last move
+    left_at = np.zeros(n_vms)                       # its start, seconds
     alloc_cpu = np.bincount(host, workload.vcpus, n_hosts)
     alloc_ram = np.bincount(host, workload.ram_mb, n_hosts)
     disabled = np.zeros(n_hosts, dtype=bool)
@@ -288,7 +297,8 @@ def simulate(workload, cluster, policy, placement, warmup=0,
     durations = migration.duration(workload.ram_mb)
     minutes = step / 60.0
     out = dict.fromkeys(METRICS, 0.0)
-    out.update(migrations=0, rejected_moves=0, audits=0)
+    out.update(migrations=0, rejected_moves=0, audits=0,
+               pingpong_migrations=0)
     overload_ticks = 0
     sla_ticks = 0
     active_ticks = 0
@@ -319,6 +329,11 @@ def simulate(workload, cluster, policy, placement, warmup=0,
                     waiting.append((v, dest))
                     continue
                 begin = max(now, link_free[src], link_free[dest])
+                if left_host[v] == dest and \
+                        begin - left_at[v] <= PINGPONG_SECONDS:
+                    out['pingpong_migrations'] += 1
+                left_host[v] = src
+                left_at[v] = begin
                 end = begin + durations[v]
                 link_free[src] = link_free[dest] = end
                 done_at[v] = end

@@ -2,13 +2,16 @@
 
 Both build a :class:`~irra_openstack.optimizer.model.ClusterModel` of the
 replay state at each audit and ask the host rebalancer
-(``irra.optimizers`` plugin ``rebalance``) for the fewest migrations after
-which no host's predicted CPU passes its threshold over the horizon,
-consolidating when the forecast allows. They differ only in the upper
-bound they give it:
+(``irra.optimizers`` plugin ``rebalance``) for a plan: with the risk
+objective, the migrations that lower the expected overloaded host-minutes
+by more than their cost; with the threshold objective, the fewest
+migrations after which no host's predicted CPU passes its threshold over
+the horizon, consolidating when the forecast allows. They differ only in
+the forecast they give it:
 
-* ``irra``: the upper bound of irra's forecaster, fitted at each audit on
-  the past only, for all VMs at once;
+* ``irra``: irra's forecaster, fitted on the past only, for all VMs at
+  once (usage scenarios: its forecast plus its back-test residuals; or its
+  upper bound);
 * ``oracle``: the actual demand of the next ``horizon`` steps, which no
   real policy can know: the limit that ``irra`` is measured against.
 """
@@ -27,11 +30,17 @@ _NO_DISK = 1e6
 
 
 def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
-                    season_steps=None, calibration_steps=None):
+                    season_steps=None, calibration_steps=None,
+                    max_origins=48, **kwargs):
     """A forecaster of ``horizon`` steps from the ``irra.forecasters``.
 
     Seasonal naive with a one-day season and split-conformal intervals by
     default: fast enough to refit at every audit on every VM.
+
+    :param calibration_steps: steps of the calibration back-test (one day
+        by default).
+    :param max_origins: most back-test origins, spread over them.
+    :param kwargs: the plugin's own arguments.
     """
     from irra_openstack.forecast import base
 
@@ -41,17 +50,68 @@ def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
     return plugins.load(base.NAMESPACE, name, base=base.Forecaster,
                         step=step, horizon=horizon, level=level,
                         season=season, calibration_window=window,
-                        max_origins=48, floor=0.0)
+                        max_origins=max_origins, floor=0.0, **kwargs)
 
 
-def build_model(view, usage_upper, threshold):
-    """The ClusterModel of an audit, with ``usage_upper`` (V, T) in vCPUs."""
+#: Fewest back-test origins with a whole horizon that the risk scenarios
+#: are made of; with fewer (a short history), every origin is used.
+MIN_SCENARIOS = 20
+
+
+def scenario_residuals(residuals):
+    """(V, S, T) residual scenarios from back-test residuals (V, O, T).
+
+    Every VM of a scenario takes its residual from the same origin, which
+    keeps their correlation in the host sums. The origins whose whole
+    horizon is known are used when there are at least
+    :data:`MIN_SCENARIOS` of them: one scenario per origin. Otherwise (a
+    short history) each step takes the origins where it is known, in turn,
+    as many scenarios as the first step has: the risk only ever sums one
+    step's share of overloaded scenarios, so a scenario need not be one
+    origin along the horizon, and no residual is made up. A step without
+    any known residual takes those of the nearest earlier step; no origin
+    at all gives one scenario of zero residuals (the point forecast).
+    """
+    res = np.asarray(residuals, dtype=float)
+    known = np.isfinite(res).all(axis=0)                  # (O, T)
+    whole = known.all(axis=1)
+    if whole.sum() >= MIN_SCENARIOS:
+        return res[:, whole]
+    n_origins, horizon = known.shape
+    count = known.sum(axis=0)                             # (T,)
+    if not n_origins or count[0] == 0:
+        return np.zeros((res.shape[0], 1, horizon))
+    # The nearest earlier step with a known residual, for each step.
+    have = np.where(count > 0, np.arange(horizon), 0)
+    np.maximum.accumulate(have, out=have)
+    size = int(count[0])
+    pick = np.empty((size, horizon), dtype=np.int64)
+    for h in range(horizon):
+        origins = np.flatnonzero(known[:, have[h]])
+        pick[:, h] = origins[np.arange(size) % len(origins)]
+    return res[:, pick, have[None, :]]
+
+
+def build_model(view, usage_upper, threshold, samples=None,
+                move_penalty=None):
+    """The ClusterModel of an audit, with ``usage_upper`` (V, T) in vCPUs.
+
+    :param samples: optional (V, S, T) joint CPU scenarios (vCPUs) for the
+        risk objective.
+    :param move_penalty: optional (V,) extra cost of moving each VM.
+    """
     cluster = view.cluster
     h = cluster.n_hosts
     v, horizon = usage_upper.shape
     upper = np.zeros((v, horizon, len(model_mod.RESOURCE_CLASSES)))
     upper[:, :, 0] = usage_upper
     upper[:, :, 1] = np.asarray(view.ram_mb)[:, None]
+    scenarios = None
+    if samples is not None:
+        samples = np.asarray(samples, dtype=float)
+        scenarios = np.zeros(samples.shape + (upper.shape[2],))
+        scenarios[..., 0] = samples
+        scenarios[..., 1] = np.asarray(view.ram_mb)[:, None, None]
     capacity = np.tile([cluster.host_cpus, cluster.host_ram_mb, _NO_DISK],
                        (h, 1))
     ratio = np.tile([cluster.cpu_ratio, 1.0, 1.0], (h, 1))
@@ -63,6 +123,7 @@ def build_model(view, usage_upper, threshold):
         allocation_ratio=ratio, reserved=np.zeros((h, 3)),
         vm_ids=list(view.vm_ids), flavor=flavor,
         vm_host=np.array(view.vm_host), usage_upper=upper,
+        usage_samples=scenarios, move_penalty=move_penalty,
         threshold=np.tile([threshold, 1.0, 1.0], (h, 1)),
         enabled=~np.asarray(view.disabled), step=view.step)
 
@@ -88,13 +149,35 @@ class RebalancerPolicy(replay.Policy):
         overloads: consolidation moves VMs only when it pays off. With
         ``max_moves_per_freed``, a consolidating plan of more moves than
         that per freed host is dropped too.
+    :param objective: ``threshold`` or ``risk``, the rebalancer's
+        objective; with ``risk`` the model also gets joint CPU scenarios
+        of the VMs (see :meth:`_upper`).
+    :param hysteresis_steps: with ``risk``, a VM that changed host less
+        than this many steps ago costs twice the rebalancer's
+        ``move_cost`` to move again (0: no hysteresis).
+    :param refit_steps: for ``irra``, refit (and recalibrate) the
+        forecaster only when this many steps have passed since the last
+        fit (sooner while the history is short, see :meth:`_refit_due`),
+        and forecast at every audit from the last fit; None refits at
+        every audit.
     """
 
     def __init__(self, name, rebalancer, horizon, audit_steps=1,
                  forecaster=None, history_steps=None, threshold=0.8,
                  fixer=None, min_freed=1, host_intervals=False,
-                 max_moves_per_freed=None):
+                 max_moves_per_freed=None, objective='threshold',
+                 refit_steps=None, hysteresis_steps=0):
         super().__init__(name, audit_steps)
+        self.hysteresis_steps = int(hysteresis_steps)
+        self._last_host = None
+        self._moved_at = None
+        self.objective = objective
+        self.refit_steps = refit_steps
+        self._fitted_at = None
+        self._fitted_len = 0
+        self._residuals = None
+        #: Forecaster fits so far.
+        self.fits = 0
         self.max_moves_per_freed = max_moves_per_freed
         self.host_intervals = bool(host_intervals)
         self.rebalancer = rebalancer
@@ -109,6 +192,13 @@ class RebalancerPolicy(replay.Policy):
         self._host_index = None
 
     def _upper(self, view):
+        """(V, T) upper bounds of the audit, and (V, S, T) scenarios.
+
+        The scenarios are the oracle's actual future (one scenario), or
+        irra's point forecast plus the VMs' back-test residuals of the
+        same past origins (:func:`scenario_residuals`), floored at 0;
+        None with the threshold objective.
+        """
         if self.sees_future:
             future = np.asarray(view.future)
             if future.shape[1] < self.horizon:
@@ -117,19 +207,67 @@ class RebalancerPolicy(replay.Policy):
                                 view.history[:, -1:],
                                 self.horizon - future.shape[1], axis=1)
                 future = np.concatenate([future, pad], axis=1)
-            return future
+            return future, future[:, None, :]
         history = np.asarray(view.history)
         first = 0
         if self.history_steps:
             first = max(0, history.shape[1] - self.history_steps)
         history = history[:, first:]
         if history.shape[1] == 0:
-            return np.zeros((history.shape[0], self.horizon))
-        self.forecaster.fit(history, first * view.step)
+            zero = np.zeros((history.shape[0], self.horizon))
+            return zero, zero[:, None, :]
+        if self._refit_due(view.tick, history.shape[1]):
+            self.forecaster.fit(history, first * view.step)
+            self._fitted_at = view.tick
+            self._fitted_len = history.shape[1]
+            self._residuals = None
+            self.fits += 1
         forecast = self.forecaster.predict(history, first * view.step)
-        if not self.host_intervals:
-            return np.asarray(forecast.upper)
-        return self._host_calibrated(forecast, history, view.vm_host)
+        point = np.asarray(forecast.point)
+        if self._residuals is None and (self.host_intervals or
+                                        self.objective == 'risk'):
+            from irra_openstack.forecast import hierarchy
+
+            self._residuals = hierarchy.backtest_residuals(
+                self.forecaster, history)
+        samples = None
+        if self.objective == 'risk':
+            samples = np.maximum(
+                point[:, None, :] + scenario_residuals(self._residuals),
+                0.0)
+        if not self.host_intervals or samples is not None:
+            # The risk objective plans on the scenarios; the upper bounds
+            # only describe the moves.
+            return np.asarray(forecast.upper), samples
+        return self._host_calibrated(forecast, history, view.vm_host), \
+            samples
+
+    def _move_penalty(self, view):
+        """(V,) extra move cost of the VMs that changed host lately."""
+        vm_host = np.asarray(view.vm_host)
+        if self._last_host is None:
+            self._moved_at = np.full(len(vm_host), -np.inf)
+        else:
+            self._moved_at[vm_host != self._last_host] = view.tick
+        self._last_host = vm_host.copy()
+        if not self.hysteresis_steps:
+            return None
+        recent = view.tick - self._moved_at < self.hysteresis_steps
+        return np.where(recent, self.rebalancer.move_cost, 0.0)
+
+    def _refit_due(self, tick, length):
+        """Whether to refit the forecaster at ``tick``.
+
+        Every audit without ``refit_steps``; otherwise once
+        ``refit_steps`` have passed since the last fit, or sooner while
+        the history is short: as soon as it has grown by as many steps as
+        the last fit had (so a model fitted on one hour of history is
+        refitted after two, four, eight...).
+        """
+        if self._fitted_at is None or not self.refit_steps:
+            return True
+        due = min(self.refit_steps, max(1, self._fitted_len))
+        return tick - self._fitted_at >= due or length < self._fitted_len
 
     def _host_calibrated(self, forecast, history, vm_host):
         """VM upper bounds whose sums are the hosts' calibrated bounds."""
@@ -139,9 +277,8 @@ class RebalancerPolicy(replay.Policy):
         tree = hierarchy.Hierarchy(
             forecast.series, vm_host={s: 'h%d' % h for s, h in
                                       zip(forecast.series, vm_host)})
-        residuals = hierarchy.backtest_residuals(self.forecaster, history)
         levels = hierarchy.aggregate(
-            forecast, tree, residuals, history=history,
+            forecast, tree, self._residuals, history=history,
             min_residuals=self.forecaster.min_residuals, floor=0.0)
         hosts = levels['host']
         index = {name: i for i, name in enumerate(hosts.series)}
@@ -162,8 +299,11 @@ class RebalancerPolicy(replay.Policy):
             self._vm_index = {v: i for i, v in enumerate(view.vm_ids)}
             self._host_index = {h: i for i, h in
                                 enumerate(view.cluster.host_names)}
-        upper = self._upper(view)
-        model = build_model(view, upper, self.threshold)
+        upper, samples = self._upper(view)
+        risk = self.objective == 'risk'
+        model = build_model(view, upper, self.threshold,
+                            samples if risk else None,
+                            self._move_penalty(view) if risk else None)
         result = self.rebalancer.plan(model)
         moves = replay.moves_from_plan(result, self._vm_index,
                                        self._host_index)
@@ -186,11 +326,16 @@ class RebalancerPolicy(replay.Policy):
 
 
 def rebalancer_factory(threshold, consolidate=True, method='heuristic',
-                       time_limit=1.0):
+                       time_limit=1.0, objective='threshold', move_cost=1.0,
+                       risk_level=1.0, lead_steps=1):
     """The host rebalancer, or the IrraError that says why it is missing.
 
-    :param time_limit: seconds the heuristic's consolidation passes may
-        take per audit.
+    :param time_limit: seconds the heuristic's consolidation passes (or
+        the risk search) may take per audit.
+    :param objective, move_cost, risk_level, lead_steps: see
+        :class:`~irra_openstack.optimizer.rebalance.HostRebalancer`. In
+        the replay a move started at an audit changes the load from the
+        next tick on, so one lead step by default.
     """
     try:
         from irra_openstack.optimizer import rebalance
@@ -200,7 +345,11 @@ def rebalancer_factory(threshold, consolidate=True, method='heuristic',
                    "rebalance) cannot be imported: %s" % exc)
     return rebalance.HostRebalancer(threshold=threshold,
                                     consolidate=consolidate,
-                                    method=method, time_limit=time_limit)
+                                    method=method, time_limit=time_limit,
+                                    objective=objective,
+                                    move_cost=move_cost,
+                                    risk_level=risk_level,
+                                    lead_steps=lead_steps)
 
 
 #: Every policy name the benchmark knows, in its default order.
@@ -212,17 +361,21 @@ DEFAULT_POLICIES = ('irra', 'reactive', 'oracle', 'none',
 
 def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   horizon=12, threshold=0.8, reactive_threshold=0.8,
-                  forecaster='seasonal_naive', history_steps=None,
+                  forecaster='auto', history_steps=None,
                   consolidate=False, time_limit=1.0, min_freed=1,
                   host_intervals=True, max_moves_per_freed=None,
-                  watcher_overrides=None):
+                  watcher_overrides=None, objective='risk',
+                  move_cost=1.0, risk_level=1.0, refit_steps=None,
+                  forecaster_kwargs=None, lead_steps=1,
+                  hysteresis_steps=0):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
-    The defaults (audits every 3 steps, host-level intervals, no
-    consolidation, best-effort relief in the rebalancer) are the ones that
-    did best on the combined targets of both Bitbrains and PlanetLab; see
+    The defaults (audits every 3 steps, the risk objective with a move
+    cost of one minute, irra's ``auto`` forecaster refitted once a day)
+    are the ones measured on Bitbrains and PlanetLab; see
     doc/source/admin/replay.rst. irra and oracle always get the same
-    optimiser settings; only the upper bound they plan on differs.
+    optimiser settings; only the forecast they plan on differs (the
+    oracle's is the actual future).
 
     :param names: e.g. ``['irra', 'oracle', 'watcher:workload_balance']``.
     :param min_freed: irra and oracle keep a consolidating plan only when
@@ -231,6 +384,14 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
     :param host_intervals: see :class:`RebalancerPolicy`.
     :param max_moves_per_freed: see :class:`RebalancerPolicy`.
     :param watcher_overrides: {strategy: {parameter: value}}.
+    :param objective, move_cost, risk_level, lead_steps: the
+        rebalancer's objective (irra and oracle), see
+        :class:`~irra_openstack.optimizer.rebalance.HostRebalancer`; with
+        ``risk`` there is no consolidation.
+    :param refit_steps: see :class:`RebalancerPolicy`; None for one day,
+        0 to refit at every audit.
+    :param hysteresis_steps: see :class:`RebalancerPolicy`.
+    :param forecaster_kwargs: extra arguments of irra's forecaster.
     """
     from irra_openstack.engine.peers import reactive
     from irra_openstack.engine.peers import watcher
@@ -242,24 +403,34 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                                      % name)
         try:
             if name in ('irra', 'oracle'):
-                rebalancer = rebalancer_factory(threshold, consolidate,
-                                                time_limit=time_limit)
+                risk = objective == 'risk'
+                rebalancer = rebalancer_factory(
+                    threshold, consolidate and not risk,
+                    time_limit=time_limit, objective=objective,
+                    move_cost=move_cost, risk_level=risk_level,
+                    lead_steps=lead_steps)
                 if isinstance(rebalancer, Exception):
                     policies[name] = rebalancer
                     continue
                 fixer = None
-                if consolidate and min_freed > 0:
+                if consolidate and min_freed > 0 and not risk:
                     fixer = rebalancer_factory(threshold, False,
                                                time_limit=time_limit)
                 fc = None
                 if name == 'irra':
-                    fc = make_forecaster(step, horizon, name=forecaster)
+                    fc = make_forecaster(step, horizon, name=forecaster,
+                                         **(forecaster_kwargs or {}))
                 policies[name] = RebalancerPolicy(
                     name, rebalancer, horizon, audit_steps, forecaster=fc,
                     history_steps=history_steps, threshold=threshold,
                     fixer=fixer, min_freed=max(min_freed, 1),
                     host_intervals=host_intervals,
-                    max_moves_per_freed=max_moves_per_freed)
+                    max_moves_per_freed=max_moves_per_freed,
+                    objective=objective,
+                    refit_steps=(max(1, 86400 // step)
+                                 if refit_steps is None
+                                 else refit_steps or None),
+                    hysteresis_steps=hysteresis_steps)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)

@@ -63,6 +63,17 @@ class ClusterModel:
     usage_upper: np.ndarray
     #: (V, T, R) point forecast; defaults to ``usage_upper``.
     usage_point: np.ndarray | None = None
+    #: (V, S, T, R) optional: S equally likely joint scenarios of each
+    #: VM's usage over the horizon, scenario ``s`` of every VM from the
+    #: same draw (for example the point forecast plus the back-test
+    #: residuals of one origin), so that summing them per host keeps the
+    #: VMs' correlation. The risk objective of the host rebalancer reads
+    #: them; None: one scenario, the point forecast.
+    usage_samples: np.ndarray | None = None
+    #: (V,) optional: extra cost of migrating each VM, in the unit of the
+    #: risk objective's ``move_cost`` (expected overloaded minutes), for
+    #: example for VMs that moved a short while ago; None for none.
+    move_penalty: np.ndarray | None = None
     #: (H, R) utilisation limit of predicted usage, as a share of physical
     #: capacity, e.g. 0.8 (overload above it).
     threshold: np.ndarray | None = None
@@ -108,6 +119,24 @@ class ClusterModel:
                              % (self.usage_upper.shape, v, r))
         if self.usage_point is None:
             self.usage_point = self.usage_upper
+        if self.usage_samples is not None:
+            self.usage_samples = np.asarray(self.usage_samples, dtype=float)
+            shape = self.usage_samples.shape
+            if len(shape) != 4 or shape[0] != v or shape[1] < 1 or \
+                    shape[2:] != self.usage_upper.shape[1:]:
+                raise ValueError(
+                    'usage_samples has shape %s, expected (%d, S, %d, %d)'
+                    % (shape, v, self.usage_upper.shape[1], r))
+            if not np.all(np.isfinite(self.usage_samples)):
+                raise ValueError('usage_samples holds NaN or infinite '
+                                 'values')
+        if self.move_penalty is not None:
+            self.move_penalty = np.asarray(self.move_penalty, dtype=float)
+            if self.move_penalty.shape != (v,) or not np.all(
+                    np.isfinite(self.move_penalty)) or np.any(
+                    self.move_penalty < 0):
+                raise ValueError('move_penalty must be (%d,) finite values '
+                                 '>= 0' % v)
         if self.threshold is None:
             self.threshold = np.ones((h, r))
         if self.enabled is None:
@@ -162,6 +191,12 @@ class ClusterModel:
         placed = vm_host >= 0
         np.add.at(out, vm_host[placed], self.usage_upper[placed])
         return out
+
+    def samples(self):
+        """(V, S, T, R) usage scenarios: ``usage_samples`` or the point."""
+        if self.usage_samples is not None:
+            return self.usage_samples
+        return np.asarray(self.usage_point, dtype=float)[:, None]
 
     def overloaded(self, vm_host=None):
         """(H,) True where a host's predicted peak passes its threshold."""

@@ -27,6 +27,13 @@ What cannot be fixed is reported as :class:`~.actions.Shortfall` entries
 that name the blocking constraint; the planner never raises on a
 well-formed but impossible model, and never breaks a hard rule to remove
 an overload.
+
+``objective='risk'`` replaces the threshold on the upper bound by a price
+(:mod:`._risk`): with joint usage scenarios of the VMs
+(``ClusterModel.usage_samples``), a migration is made only where it lowers
+the expected overloaded host-minutes (load above ``risk_level`` x
+capacity) of its source and destination by more than ``move_cost``
+minutes, under the same hard rules.
 """
 
 import time
@@ -38,6 +45,7 @@ from oslo_log import log as logging
 from irra_openstack.db import constants
 from irra_openstack import exception
 from irra_openstack.optimizer import _packing
+from irra_openstack.optimizer import _risk
 from irra_openstack.optimizer import actions
 from irra_openstack.optimizer import model as cluster
 from irra_openstack import plugins
@@ -45,6 +53,7 @@ from irra_openstack import plugins
 LOG = logging.getLogger(__name__)
 
 METHODS = ('auto', 'exact', 'heuristic')
+OBJECTIVES = ('threshold', 'risk')
 #: Largest VMs x hosts that method='exact' accepts.
 MAX_EXACT_PAIRS = 2000000
 
@@ -77,6 +86,19 @@ class HostRebalancer(plugins.Plugin):
         the heuristic still makes the moves that lower it (each one to a
         host that stays under its limits) and reports what is left as a
         shortfall; False moves nothing off such a host.
+    :param objective: ``threshold`` (keep every host's upper bound under
+        its threshold with the fewest migrations) or ``risk`` (make the
+        migrations that lower the expected overloaded host-minutes by
+        more than ``move_cost`` each; see :mod:`._risk`). ``risk`` uses
+        neither ``threshold``, ``consolidate``, ``method`` nor
+        ``evacuate``.
+    :param move_cost: with ``risk``, the expected overloaded minutes a
+        migration must save to be made.
+    :param risk_level: with ``risk``, the share of a host's capacity
+        above which it counts as overloaded (1.0: saturated).
+    :param lead_steps: with ``risk``, the first steps of the horizon,
+        which a migration planned now cannot change any more (it is
+        still running then): left out of the risk.
     """
 
     name = 'rebalance'
@@ -85,7 +107,16 @@ class HostRebalancer(plugins.Plugin):
 
     def __init__(self, threshold=None, consolidate=False, method='auto',
                  exact_max_vms=60, time_limit=30.0, seed=0, evacuate=False,
-                 soft_weight=0.5, neighbourhood=8, best_effort=True):
+                 soft_weight=0.5, neighbourhood=8, best_effort=True,
+                 objective='threshold', move_cost=1.0, risk_level=1.0,
+                 lead_steps=0):
+        if objective not in OBJECTIVES:
+            raise RebalanceError(reason="objective must be one of %s, got "
+                                 "%r" % (', '.join(OBJECTIVES), objective))
+        if objective == 'risk' and (consolidate or evacuate):
+            raise RebalanceError(reason="the risk objective neither "
+                                 "consolidates nor evacuates; use the "
+                                 "threshold objective for that")
         if method not in METHODS:
             raise RebalanceError(reason="method must be one of %s, got %r"
                                  % (', '.join(METHODS), method))
@@ -104,6 +135,7 @@ class HostRebalancer(plugins.Plugin):
                            % (threshold,))
         for name, value in (('exact_max_vms', exact_max_vms),
                             ('time_limit', time_limit),
+                            ('move_cost', move_cost),
                             ('soft_weight', soft_weight),
                             ('neighbourhood', neighbourhood)):
             if not np.isfinite(float(value)) or float(value) < 0:
@@ -120,6 +152,17 @@ class HostRebalancer(plugins.Plugin):
         self.soft_weight = float(soft_weight)
         self.neighbourhood = int(neighbourhood)
         self.best_effort = bool(best_effort)
+        level = float(risk_level)
+        if not np.isfinite(level) or level <= 0:
+            raise RebalanceError(reason='risk_level must be positive and '
+                                 'finite, got %r' % (risk_level,))
+        self.objective = objective
+        self.move_cost = float(move_cost)
+        self.risk_level = level
+        self.lead_steps = int(lead_steps)
+        if self.lead_steps < 0:
+            raise RebalanceError(reason='lead_steps must be >= 0, got %r'
+                                 % (lead_steps,))
 
     @classmethod
     def get_config_opts(cls):
@@ -171,9 +214,37 @@ class HostRebalancer(plugins.Plugin):
                      'to a host that stays under every limit), leaving '
                      'the smallest overload the heuristic finds, reported '
                      'as a shortfall. False: leave such a host as it is.'),
+            cfg.StrOpt(
+                'objective', default='threshold', choices=OBJECTIVES,
+                help='threshold: the fewest migrations that keep every '
+                     'host\'s predicted upper bound under its threshold. '
+                     'risk: from joint usage scenarios of the VMs (the '
+                     'point forecast plus back-test residuals), only the '
+                     'migrations that lower the expected overloaded '
+                     'host-minutes (load above risk_level of capacity) '
+                     'by more than move_cost each; it does not '
+                     'consolidate nor evacuate.'),
+            cfg.FloatOpt(
+                'move_cost', default=1.0, min=0.0,
+                help='With objective=risk: expected overloaded minutes '
+                     '(summed over hosts and the forecast horizon) that '
+                     'one migration must save to be made.'),
+            cfg.FloatOpt(
+                'risk_level', default=1.0, min=0.01,
+                help='With objective=risk: share of a host\'s physical '
+                     'capacity above which it counts as overloaded.'),
+            cfg.IntOpt(
+                'lead_steps', default=0, min=0,
+                help='With objective=risk: first steps of the forecast '
+                     'horizon that a migration planned now cannot change '
+                     'any more (it is still running); they are left out '
+                     'of the risk.'),
         ]
 
     def __repr__(self):
+        if self.objective == 'risk':
+            return '<HostRebalancer objective=risk move_cost=%g>' % (
+                self.move_cost)
         return '<HostRebalancer method=%s consolidate=%s>' % (
             self.method, self.consolidate)
 
@@ -204,6 +275,8 @@ class HostRebalancer(plugins.Plugin):
             raise RebalanceError(reason='expected a ClusterModel, got %s'
                                  % type(model).__name__)
         started = time.monotonic()
+        if self.objective == 'risk':
+            return self._plan_risk(model, started)
         try:
             problem = _packing.Problem(model, threshold=self.threshold,
                                        evacuate=self.evacuate,
@@ -246,6 +319,65 @@ class HostRebalancer(plugins.Plugin):
                  result.summary['overloaded_before'],
                  result.summary['overloaded_after'],
                  result.summary['hosts_used'])
+        return result
+
+    def _plan_risk(self, model, started):
+        """The risk objective (:mod:`._risk`)."""
+        try:
+            problem = _packing.Problem(model, threshold=self.risk_level,
+                                       soft_weight=self.soft_weight)
+        except ValueError as exc:
+            raise RebalanceError(reason=str(exc))
+        search = _risk.RiskSearch(problem, level=self.risk_level,
+                                  move_cost=self.move_cost,
+                                  lead_steps=self.lead_steps)
+        before = search.risk.copy()
+        vm_host = search.run(started + self.time_limit)
+        after = search.risk
+        result = self._result(problem, vm_host, {}, [])
+        names = model.host_names
+        host_index = {n: k for k, n in enumerate(names)}
+        # Risk saved by each kept move, on every VM of the moved item.
+        saved = {model.vm_ids[v]: gain for i, _s, _d, gain in search.log
+                 for v in problem.members[i]}
+        for a in result.actions:
+            src = host_index[a.source]
+            dst = host_index[a.destination]
+            a.reason['constraint'] = (
+                'overload risk: %s expected %.3g overloaded minutes over '
+                'the horizon' % (a.source, before[src]))
+            a.reason['risk'] = {
+                'source_minutes_before': round(float(before[src]), 6),
+                'source_minutes_after': round(float(after[src]), 6),
+                'destination_minutes_before': round(float(before[dst]),
+                                                    6),
+                'destination_minutes_after': round(float(after[dst]), 6),
+                'minutes_saved': round(float(saved.get(a.resource_id,
+                                                       0.0)), 6),
+                'move_cost': self.move_cost,
+            }
+        result.shortfalls = [
+            actions.Shortfall(
+                resource_id=names[h], resource_class='VCPU' if
+                0 in search.classes else cluster.RESOURCE_CLASSES[
+                    int(search.classes[0])],
+                amount=round(float(after[h]), 6),
+                reason='host %s keeps an expected %.3g overloaded minutes '
+                       'over the horizon (load above %g x capacity): no '
+                       'migration under the hard rules saves more than '
+                       'its cost of %g minutes'
+                       % (names[h], after[h], self.risk_level,
+                          self.move_cost),
+                resource_kind=constants.ResourceKind.HOST)
+            for h in np.flatnonzero(after > self.move_cost)]
+        result.summary.update(
+            method='risk', optimality_gap=None,
+            risk_before=round(float(before.sum()), 6),
+            risk_after=round(float(after.sum()), 6),
+            seconds=time.monotonic() - started)
+        LOG.info('Host rebalancing (risk): %d migrations, expected '
+                 'overloaded host-minutes %.1f -> %.1f',
+                 result.summary['migrations'], before.sum(), after.sum())
         return result
 
     # -- result --------------------------------------------------------

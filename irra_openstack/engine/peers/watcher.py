@@ -306,7 +306,17 @@ class WatcherPolicy(replay.Policy):
         strategy._compute_model = model
         strategy._datasource_backend = self._ds_class(view, model)
         self.runs += 1
-        return list(strategy.execute().actions)
+        try:
+            return list(strategy.execute().actions)
+        except Exception as exc:
+            # Watcher's own failure (e.g. vm_workload_consolidation's
+            # efficacy indicator failing its schema when an audit enables
+            # more hosts than it frees): this policy's run ends with an
+            # error entry; the other policies go on.
+            raise replay.ReplayError(
+                reason="Watcher's %s failed at tick %d: %s: %s"
+                % (self.strategy, view.tick, type(exc).__name__,
+                   str(exc).splitlines()[0] if str(exc) else ''))
 
     def plan(self, view):
         model = build_model(view)

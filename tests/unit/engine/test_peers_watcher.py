@@ -120,6 +120,29 @@ class StrategiesTest(WatcherTestCase):
         self.assertGreaterEqual(out['migrations'], 1)
         self.assertGreater(out['plan_seconds'], 0.0)
 
+    def test_strategy_failure_is_an_error_entry(self):
+        # A strategy that raises ends its own run with an error entry
+        # naming Watcher; the other policies' results are kept.
+        w = replay.Workload(vm_ids=['a', 'b'], cpu=np.full((2, 4), 1.0),
+                            vcpus=np.full(2, 2.0),
+                            ram_mb=np.full(2, 2048.0))
+        cluster = replay.Cluster(2, 4.0, 32768.0, cpu_ratio=4.0)
+        policy = watcher.WatcherPolicy('workload_stabilization')
+
+        def broken(*args, **kwargs):
+            raise ValueError('-5 is less than the minimum of 0')
+
+        self.patch(policy.cls, 'execute', broken)
+        out = replay.run(w, cluster, {'watcher:workload_stabilization':
+                                      policy,
+                                      'none': replay.NoMigration('none')},
+                         warmup=1)
+        error = out['policies']['watcher:workload_stabilization']['error']
+        self.assertIn("Watcher's workload_stabilization failed at tick 1",
+                      error)
+        self.assertIn('ValueError: -5 is less than', error)
+        self.assertIn('migrations', out['policies']['none'])
+
     def test_parameters_from_schema_and_overrides(self):
         policy = watcher.WatcherPolicy('workload_balance',
                                        overrides={'threshold': 50.0})

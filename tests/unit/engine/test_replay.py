@@ -176,6 +176,21 @@ class MigrationTest(base.TestCase):
         self.assertEqual(2, out['rejected_moves'])
         np.testing.assert_array_equal([1, 0, 1], out['final_placement'])
 
+    def test_pingpong_migrations(self):
+        # vm0 goes 0 -> 1 and back to 0: one ping-pong; vm1 goes 0 -> 1
+        # -> 2: none; vm2 comes back to 0 only after more than a day.
+        w = workload([[0.1] * 6] * 3)
+        w.step = 86400 // 2
+        cluster = replay.Cluster(3, 4.0, 65536.0, cpu_ratio=4.0)
+        policy = Scripted({
+            0: replay.Decision(moves=[(0, 1), (1, 1), (2, 1)]),
+            1: replay.Decision(moves=[(0, 0), (1, 2)]),
+            4: replay.Decision(moves=[(2, 0)]),
+        })
+        out = replay.simulate(w, cluster, policy, [0, 0, 0])
+        self.assertEqual(6, out['migrations'])
+        self.assertEqual(1, out['pingpong_migrations'])
+
     def test_wave_after_room_is_freed(self):
         # Swap: vm0 -> host 1 waits until vm1 has left host 1.
         w = workload([[0.1] * 3, [0.1] * 3],
@@ -254,12 +269,12 @@ class FairnessTest(base.TestCase):
         built = replay_policies.make_policies(
             ['irra', 'oracle'], 300, audit_steps=3, horizon=6,
             threshold=0.85, time_limit=0.25, forecaster='naive',
-            consolidate=True)
+            consolidate=True, objective='threshold')
         irra, oracle = built['irra'], built['oracle']
         self.assertFalse(irra.sees_future)
         self.assertTrue(oracle.sees_future)
         for attr in ('audit_steps', 'horizon', 'threshold', 'min_freed',
-                     'max_moves_per_freed'):
+                     'max_moves_per_freed', 'objective'):
             self.assertEqual(getattr(irra, attr), getattr(oracle, attr),
                              attr)
         for reb in ('rebalancer', 'fixer'):
@@ -275,6 +290,25 @@ class FairnessTest(base.TestCase):
         self.assertTrue(irra.rebalancer.consolidate)
         self.assertFalse(irra.fixer.consolidate)
 
+    def test_risk_objective_shared_by_irra_and_oracle(self):
+        built = replay_policies.make_policies(
+            ['irra', 'oracle'], 300, forecaster='naive', objective='risk',
+            move_cost=1.5, risk_level=0.95, consolidate=True,
+            refit_steps=24)
+        irra, oracle = built['irra'], built['oracle']
+        settings = [(p.objective, p.audit_steps, p.horizon, p.fixer,
+                     p.rebalancer.objective, p.rebalancer.move_cost,
+                     p.rebalancer.risk_level, p.rebalancer.lead_steps,
+                     p.rebalancer.time_limit, p.rebalancer.consolidate)
+                    for p in (irra, oracle)]
+        self.assertEqual(settings[0], settings[1])
+        # No consolidation with the risk objective; one lead step (a
+        # move started at an audit changes the load from the next tick).
+        self.assertEqual(('risk', 1.5, 0.95, 1, False, None),
+                         (settings[0][4], settings[0][5], settings[0][6],
+                          settings[0][7], settings[0][9], settings[0][3]))
+        self.assertEqual(24, irra.refit_steps)
+
     def test_defaults(self):
         built = replay_policies.make_policies(['irra', 'oracle'], 300,
                                               forecaster='naive')
@@ -285,6 +319,18 @@ class FairnessTest(base.TestCase):
             self.assertFalse(p.rebalancer.consolidate)
             self.assertTrue(p.rebalancer.best_effort)
             self.assertIsNone(p.fixer)
+            self.assertEqual(('risk', 1.0, 1.0, 1),
+                             (p.objective, p.rebalancer.move_cost,
+                              p.rebalancer.risk_level,
+                              p.rebalancer.lead_steps))
+        # auto, refitted once a day (288 steps of 5 minutes).
+        irra = replay_policies.make_policies(['irra'], 300)['irra']
+        self.assertEqual('auto', irra.forecaster.name)
+        self.assertEqual(288, irra.refit_steps)
+        every = replay_policies.make_policies(['irra'], 300,
+                                              forecaster='naive',
+                                              refit_steps=0)['irra']
+        self.assertIsNone(every.refit_steps)
 
     def test_unknown_policy(self):
         exc = self.assertRaises(replay.ReplayError,
@@ -416,6 +462,143 @@ class RebalancerPolicyTest(base.TestCase):
         # sum of its VMs' upper bounds.
         self.assertLess(calibrated.sum(), summed.sum())
 
+    def test_refit_schedule(self):
+        # Refit every 12 steps, sooner while the history is short: fits
+        # at ticks 3 (3 steps of history), 6, 12, 24 and 36; forecasts
+        # at every audit.
+        reb = StandInRebalancer()
+        fc = replay_policies.make_forecaster(300, 2, name='naive',
+                                             calibration_steps=10)
+        policy = replay_policies.RebalancerPolicy(
+            'irra', reb, horizon=2, audit_steps=3, forecaster=fc,
+            refit_steps=12)
+        fits = []
+        real_fit = fc.fit
+
+        def fit(history, start):
+            fits.append(history.shape[1])
+            return real_fit(history, start)
+
+        fc.fit = fit
+        w = workload(np.random.default_rng(1).uniform(0, 1, (6, 40)))
+        replay.simulate(w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
+                        warmup=3)
+        self.assertEqual([3, 6, 12, 24, 36], fits)
+        self.assertEqual(5, policy.fits)
+        self.assertEqual(13, len(reb.models))
+
+    def test_scenario_residuals(self):
+        nan = np.nan
+        # 2 VMs, 3 origins, 3 steps; the last origin is partly unknown.
+        res = np.array([[[1, 2, 3], [4, 5, 6], [7, nan, nan]],
+                        [[0, 0, 1], [1, 1, 1], [2, nan, nan]]], float)
+        old = replay_policies.MIN_SCENARIOS
+        self.addCleanup(setattr, replay_policies, 'MIN_SCENARIOS', old)
+        replay_policies.MIN_SCENARIOS = 2
+        # Enough whole origins: only they are used.
+        np.testing.assert_array_equal(
+            res[:, :2], replay_policies.scenario_residuals(res))
+        # Too few: each step takes the origins where it is known, in
+        # turn (steps 1 and 2 cycle over the two whole origins).
+        replay_policies.MIN_SCENARIOS = 3
+        out = replay_policies.scenario_residuals(res)
+        self.assertEqual((2, 3, 3), out.shape)
+        np.testing.assert_array_equal(res[:, :, 0], out[:, :, 0])
+        np.testing.assert_array_equal([[2, 5, 2], [0, 1, 0]], out[:, :, 1])
+        np.testing.assert_array_equal([[3, 6, 3], [1, 1, 1]], out[:, :, 2])
+        # A step known from no origin takes the nearest earlier one's.
+        res[:, :2, 2] = nan
+        out = replay_policies.scenario_residuals(res)
+        np.testing.assert_array_equal(out[:, :, 1], out[:, :, 2])
+        # No origin: the point forecast alone.
+        out = replay_policies.scenario_residuals(np.full((2, 0, 3), nan))
+        np.testing.assert_array_equal(np.zeros((2, 1, 3)), out)
+
+    def test_risk_scenarios(self):
+        # The oracle's one scenario is the actual future; irra's are its
+        # point forecast plus the back-test residuals, at least 0.
+        rng = np.random.default_rng(2)
+        w = workload(rng.uniform(0, 1, (6, 60)))
+        for name in ('oracle', 'irra'):
+            reb = StandInRebalancer()
+            fc = None if name == 'oracle' else \
+                replay_policies.make_forecaster(300, 4, name='naive',
+                                                calibration_steps=20)
+            policy = replay_policies.RebalancerPolicy(
+                name, reb, horizon=4, audit_steps=100, forecaster=fc,
+                objective='risk')
+            replay.simulate(w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
+                            warmup=50)
+            (model,) = reb.models
+            scen = model.samples()[..., 0]
+            if name == 'oracle':
+                np.testing.assert_allclose(scen[:, 0], w.cpu[:, 50:54])
+                self.assertEqual(1, scen.shape[1])
+                continue
+            self.assertGreaterEqual(scen.shape[1], 2)
+            self.assertTrue(np.all(scen >= 0))
+            # Naive: a residual is actual minus the value before the
+            # origin; every scenario of step 0 is last value + residual.
+            last = w.cpu[:, 49]
+            res = scen[:, :, 0] - last[:, None]
+            pos = scen[:, :, 0] > 0
+            self.assertTrue(np.all(np.abs(res[pos]) <= 1.0 + 1e-9))
+            np.testing.assert_allclose(model.samples()[..., 1],
+                                       np.broadcast_to(
+                                           w.ram_mb[:, None, None],
+                                           scen.shape))
+
+    def test_hysteresis_penalty(self):
+        # VMs that changed host in the last 6 steps cost twice move_cost.
+        reb = StandInRebalancer()
+        reb.move_cost = 2.0
+        policy = replay_policies.RebalancerPolicy(
+            'oracle', reb, horizon=2, audit_steps=3, objective='risk',
+            hysteresis_steps=6)
+        replay.simulate(self.w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
+                        warmup=3)
+        # The stand-in moves vm0 to host 2 at the first audit (tick 3); it
+        # is seen moved at tick 6 and penalised until tick 11.
+        pens = [m.move_penalty for m in reb.models]
+        np.testing.assert_array_equal([0, 0, 0, 0, 0, 0], pens[0])
+        np.testing.assert_array_equal([2, 0, 0, 0, 0, 0], pens[1])
+        np.testing.assert_array_equal([2, 0, 0, 0, 0, 0], pens[2])
+        np.testing.assert_array_equal([0, 0, 0, 0, 0, 0], pens[3])
+        plain = replay_policies.RebalancerPolicy(
+            'oracle', StandInRebalancer(), horizon=2, audit_steps=3,
+            objective='risk')
+        replay.simulate(self.w, self.cluster, plain, [0, 0, 1, 1, 2, 2],
+                        warmup=3)
+        self.assertIsNone(plain.rebalancer.models[1].move_penalty)
+
+    def test_oracle_risk_moves_only_for_real_overloads(self):
+        # Two hosts of 2 cores at 80-95 % that never pass 100 %: the
+        # threshold objective (0.8) moves VMs, the risk objective none;
+        # when one VM's burst overloads its host, it moves.
+        rng = np.random.default_rng(7)
+        calm = rng.uniform(0.8, 0.95, (4, 30))
+        w = workload(np.vstack([calm, np.zeros((2, 30))]))
+        cluster = replay.Cluster(3, 2.0, 16384.0, cpu_ratio=4.0)
+        place = [0, 0, 1, 1, 2, 2]
+
+        def run(objective, cpu):
+            built = replay_policies.make_policies(
+                ['oracle'], 300, audit_steps=3, horizon=6,
+                objective=objective, move_cost=1.0, time_limit=1.0)
+            return replay.simulate(workload(cpu), cluster,
+                                   built['oracle'], place, warmup=1)
+
+        self.assertGreater(run('threshold', w.cpu)['migrations'], 0)
+        self.assertEqual(0, run('risk', w.cpu)['migrations'])
+        burst = w.cpu.copy()
+        burst[0, 10:] = 1.5
+        hot = run('risk', burst)
+        self.assertGreaterEqual(hot['migrations'], 1)
+        none = replay.simulate(workload(burst), cluster,
+                               replay.NoMigration('none'), place, warmup=1)
+        self.assertLess(hot['overload_host_minutes'],
+                        none['overload_host_minutes'])
+
     def test_unknown_destination(self):
         result = actions.PlanResult(actions=[actions.PlannedAction(
             action_type=constants.ActionType.LIVE_MIGRATE,
@@ -498,6 +681,47 @@ class LoadTest(base.TestCase):
         self.assertEqual(72, half.n_steps)
         self.assertRaises(replay.ReplayError, replay.load_workload, tmp,
                           'planetlab', start_day=2)
+
+    def test_bench_replay_command(self):
+        # irra-manage bench replay on a small PlanetLab-format day: the
+        # risk options reach irra and oracle, and are in the setup.
+        import io
+        import json
+
+        import fixtures
+        from oslo_config import cfg
+
+        from irra_openstack.cmd import manage
+
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(__import__('shutil').rmtree, tmp)
+        day = os.path.join(tmp, '20110303')
+        os.mkdir(day)
+        rng = np.random.default_rng(0)
+        for k in range(8):
+            values = np.clip(rng.normal(60, 20, 288), 0, 100).astype(int)
+            with open(os.path.join(day, 'vm_%d' % k), 'w') as f:
+                f.write('\n'.join(str(v) for v in values) + '\n')
+        out = os.path.join(tmp, 'out.json')
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
+        rc = manage.main(['bench', 'replay', '--trace', tmp, '--format',
+                          'planetlab', '--hosts', '2', '--host-cpus', '4',
+                          '--cpu-ratio', '4', '--days', '0.25',
+                          '--policies', 'irra,oracle,none',
+                          '--forecaster', 'naive', '--move-cost', '2',
+                          '--refit-hours', '1', '--hysteresis-hours', '2',
+                          '--json', out], conf=cfg.ConfigOpts())
+        self.assertEqual(0, rc)
+        with open(out) as f:
+            result = json.load(f)
+        setup = result['setup']
+        self.assertEqual(('risk', 2.0, 1.0, 1.0, 2.0),
+                         (setup['objective'], setup['move_cost'],
+                          setup['risk_level'], setup['refit_hours'],
+                          setup['hysteresis_hours']))
+        for name in ('irra', 'oracle', 'none'):
+            self.assertIn('pingpong_migrations', result['policies'][name])
 
     def test_ffill(self):
         out = replay._ffill(np.array([[np.nan, 1.0, np.nan, 3.0]]))
