@@ -46,9 +46,14 @@ class RidgeForecaster(pooled.PooledForecaster):
 
     def _train(self, X, z, h):
         X = np.asarray(X, dtype=np.float64)
-        with np.errstate(invalid='ignore'):
-            self._mean = np.nan_to_num(np.nanmean(X, axis=0))
-            std = np.nan_to_num(np.nanstd(X, axis=0))
+        # A column without any finite value (a feature the history is too
+        # short for) gets mean 0 and scale 1, without numpy's warning.
+        finite = np.isfinite(X)
+        count = np.maximum(finite.sum(axis=0), 1)
+        filled = np.where(finite, X, 0.0)
+        self._mean = filled.sum(axis=0) / count
+        dev = np.where(finite, X - self._mean, 0.0)
+        std = np.sqrt((dev * dev).sum(axis=0) / count)
         self._std = np.where(std > 1e-9, std, 1.0)
         Xs = self._standardise(X)
         p = Xs.shape[1]

@@ -117,3 +117,22 @@ class RefitTest(base.TestCase):
                                            refit='never')[0]))
         self.assertRaises(fbase.ForecastError, ridge.RidgeForecaster,
                           STEP, 4, refit='sometimes')
+
+
+class RidgeEmptyColumnTest(base.TestCase):
+
+    def test_a_feature_never_seen_trains_without_warnings(self):
+        import warnings
+
+        rng = np.random.default_rng(1)
+        X = rng.normal(0, 1, (200, 4))
+        X[:, 2] = np.nan                      # never computable
+        z = X[:, 0] * 2.0 + rng.normal(0, 0.01, 200)
+        f = ridge.RidgeForecaster(STEP, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            f._train(X, z, np.zeros(200, dtype=np.int64))
+        self.assertEqual(0.0, f._mean[2])
+        self.assertEqual(1.0, f._std[2])
+        pred = f._predict_z(X, np.zeros(200, dtype=np.int64))
+        self.assertLess(np.abs(pred - z).mean(), 0.05)
