@@ -22,6 +22,64 @@ def last_finite_index(history):
     return np.maximum.accumulate(idx, axis=1)
 
 
+#: Steps :func:`last_finite_at` walks back cell by cell before it falls
+#: back to a scan of the whole history of the rows still without a value.
+_WALK = 12
+
+
+def _phase_scan(history, stride):
+    """Last finite index at or before each step, at the same phase.
+
+    With ``stride`` 1 this is :func:`last_finite_index`; otherwise only
+    the steps ``t, t - stride, t - 2 * stride, ...`` count.
+    """
+    n_series, length = history.shape
+    n_chunks = -(-length // stride)
+    padded = np.full((n_series, n_chunks * stride), -1, dtype=np.int64)
+    padded[:, :length] = np.where(np.isfinite(history), np.arange(length),
+                                  -1)
+    scan = np.maximum.accumulate(
+        padded.reshape(n_series, n_chunks, stride), axis=1)
+    return scan.reshape(n_series, n_chunks * stride)[:, :length]
+
+
+def last_finite_at(history, cols, stride=1):
+    """:func:`last_finite_index` at the columns ``cols`` only.
+
+    The same answer without accumulating over the whole history: the
+    common case (the value at the column is there) costs one gather, a
+    short gap a few more, and only the rows with a longer gap at one of
+    the columns are scanned. With ``stride`` the search steps back by
+    ``stride`` (the same phase of a season).
+
+    :param cols: int array (n,) of columns below T; negative ones have
+        no value.
+    :returns: int array (series, n), -1 where there is no finite value.
+    """
+    cols = np.asarray(cols, dtype=np.int64)
+    n_series = history.shape[0]
+    out = np.full((n_series, cols.size), -1, dtype=np.int64)
+    todo = np.ones(out.shape, dtype=bool)
+    rows = np.arange(n_series)
+    for back in range(_WALK + 1):
+        at = cols - back * stride
+        todo &= (at >= 0)[None, :]
+        rows = rows[todo[rows].any(axis=1)]
+        if not rows.size:
+            return out
+        sub = todo[rows]
+        found = sub & np.isfinite(history[rows[:, None],
+                                          np.maximum(at, 0)[None, :]])
+        out[rows] = np.where(found, at[None, :], out[rows])
+        todo[rows] = sub & ~found
+    rows = rows[todo[rows].any(axis=1)]
+    if rows.size:
+        scan = _phase_scan(history[rows, :int(cols.max()) + 1], stride)
+        out[rows] = np.where(todo[rows], scan[:, np.maximum(cols, 0)],
+                             out[rows])
+    return out
+
+
 def _take(history, index):
     """``history[s, index[s, ...]]``, NaN where the index is negative."""
     n_series = history.shape[0]
@@ -44,7 +102,7 @@ class NaiveForecaster(base.Forecaster):
         n_series, length = history.shape
         if length == 0:
             return np.full((n_series, len(origins), self.horizon), np.nan)
-        last = last_finite_index(history)[:, np.asarray(origins) - 1]
+        last = last_finite_at(history, np.asarray(origins) - 1)
         values = _take(history, last)                       # (S, n)
         return np.repeat(values[:, :, None], self.horizon, axis=2)
 
@@ -75,22 +133,12 @@ class SeasonalNaiveForecaster(NaiveForecaster):
         if season == 0 or length == 0:
             return naive
         origins = np.asarray(origins)
-        # Last finite index at the same phase, at or before each step:
-        # fold the history into (series, seasons, season) and accumulate
-        # over seasons.
-        n_seasons = -(-length // season)
-        padded = np.full((n_series, n_seasons * season), -1)
-        padded[:, :length] = np.where(np.isfinite(history),
-                                      np.arange(length), -1)
-        phase_last = np.maximum.accumulate(
-            padded.reshape(n_series, n_seasons, season), axis=1)
-        phase_last = phase_last.reshape(n_series, n_seasons * season)
-        phase_last = phase_last[:, :length]
-
+        # Last finite index at the same phase, at or before the step one
+        # season back.
         h = np.arange(self.horizon)
         source = origins[:, None] - season + (h % season)[None, :]  # (n, H)
-        index = np.where(source[None] >= 0,
-                         phase_last[:, np.maximum(source, 0)], -1)
+        index = last_finite_at(history, source.ravel(), stride=season)
+        index = index.reshape((n_series,) + source.shape)
         # Seasonal only once a whole season has passed since the first
         # finite value of the series.
         first = np.argmax(np.isfinite(history), axis=1)         # (S,)

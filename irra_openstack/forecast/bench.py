@@ -242,9 +242,9 @@ def _rolling(forecaster, values, origins, horizon, floor, adapt=True,
 
 
 def _last_values(values, o, cold):
-    idx = baselines.last_finite_index(values[:, max(0, o - 2016):o])
-    last = idx[:, -1] if idx.shape[1] else np.full(values.shape[0], -1)
     window = values[:, max(0, o - 2016):o]
+    last = (baselines.last_finite_at(window, [window.shape[1] - 1])[:, 0]
+            if window.shape[1] else np.full(values.shape[0], -1))
     out = np.take_along_axis(window, np.maximum(last, 0)[:, None], 1)[:, 0] \
         if window.shape[1] else np.full(values.shape[0], np.nan)
     return np.where(last >= 0, out, cold)

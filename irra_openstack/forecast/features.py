@@ -74,6 +74,8 @@ _CYCLE_BLOCK = 1024
 
 # Elements of (series x steps) per block of series.
 _BLOCK_ELEMENTS = 4000000
+#: Steps :meth:`_Stats.last` looks back cell by cell before it scans.
+_LAST_WALK = 12
 
 
 def day_steps(step):
@@ -326,20 +328,24 @@ class _Stats(object):
         self.length = length
         finite = np.isfinite(hist)
         filled = np.where(finite, hist, 0.0)
-        zero = np.zeros((n, 1))
-        self.csum = np.concatenate([zero, np.cumsum(filled, axis=1)], 1)
-        self.csq = np.concatenate([zero, np.cumsum(filled * filled, 1)], 1)
-        self.ccount = np.concatenate(
-            [zero, np.cumsum(finite, axis=1, dtype=np.float64)], 1)
+        # Cumulative sums with a leading zero column, written in place.
+        self.csum = self._cumsum(filled, n, 1)
+        np.multiply(filled, filled, out=filled)
+        self.csq = self._cumsum(filled, n, 1)
+        self.ccount = self._cumsum(finite, n, 1)
         diff = np.abs(np.diff(hist, axis=1))
         dfin = np.isfinite(diff)
+        diff[~dfin] = 0.0
         # cdiff[t] = sum of |y[i] - y[i-1]| for i < t (both finite).
-        self.cdiff = np.concatenate(
-            [zero, zero, np.cumsum(np.where(dfin, diff, 0.0), axis=1)], 1)
-        self.cdcount = np.concatenate(
-            [zero, zero, np.cumsum(dfin, axis=1, dtype=np.float64)], 1)
-        idx = np.where(finite, np.arange(length), -1)
-        self.last_index = np.maximum.accumulate(idx, axis=1)
+        self.cdiff = self._cumsum(diff, n, 2)
+        self.cdcount = self._cumsum(dfin, n, 2)
+
+    @staticmethod
+    def _cumsum(values, n, lead):
+        out = np.empty((n, values.shape[1] + lead))
+        out[:, :lead] = 0.0
+        np.cumsum(values, axis=1, dtype=np.float64, out=out[:, lead:])
+        return out
 
     def value(self, row, t):
         """``hist[row, t]``, NaN where t is out of range."""
@@ -350,9 +356,28 @@ class _Stats(object):
         return out
 
     def last(self, row, o):
-        """Latest finite value before ``o``."""
-        o = np.clip(o, 1, self.length)
-        li = self.last_index[row, o - 1]
+        """Latest finite value before ``o``.
+
+        Looked up per cell: a few steps back, then a scan of the rows
+        whose cells are still without a value.
+        """
+        t = np.clip(o, 1, self.length) - 1
+        li = np.full(t.shape, -1, dtype=np.int64)
+        todo = np.nonzero(t >= 0)[0]
+        for back in range(_LAST_WALK):
+            at = t[todo] - back
+            todo, at = todo[at >= 0], at[at >= 0]
+            found = np.isfinite(self.hist[row[todo], at])
+            li[todo[found]] = at[found]
+            todo = todo[~found]
+            if not todo.size:
+                break
+        if todo.size:
+            rows, inverse = np.unique(row[todo], return_inverse=True)
+            scan = np.maximum.accumulate(np.where(
+                np.isfinite(self.hist[rows]), np.arange(self.length), -1),
+                axis=1)
+            li[todo] = scan[inverse, t[todo]]
         out = self.hist[row, np.maximum(li, 0)]
         return np.where(li >= 0, out, np.nan)
 

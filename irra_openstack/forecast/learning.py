@@ -133,7 +133,8 @@ class AccuracyTracker(object):
         history = np.asarray(history, dtype=np.float64)
         naive = np.full(forecast.n_series, np.nan)
         if history.ndim == 2 and history.shape[1]:
-            last = baselines.last_finite_index(history)[:, -1]
+            last = baselines.last_finite_at(
+                history, [history.shape[1] - 1])[:, 0]
             values = history[np.arange(history.shape[0]),
                              np.maximum(last, 0)]
             naive = np.where(last >= 0, values, np.nan)

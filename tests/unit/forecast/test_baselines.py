@@ -115,3 +115,40 @@ class SeasonalNaiveTest(base.TestCase):
                     baselines.SeasonalNaiveForecaster):
             names = [o.name for o in cls.get_config_opts()]
             self.assertEqual(['calibration_window', 'min_residuals'], names)
+
+
+class LastFiniteAtTest(base.TestCase):
+    """The per-column search agrees with the scan of the whole history."""
+
+    def _expected(self, history, cols, stride):
+        length = history.shape[1]
+        out = np.full((history.shape[0], len(cols)), -1)
+        for s in range(history.shape[0]):
+            for j, c in enumerate(cols):
+                t = c
+                while t >= 0 and t < length:
+                    if np.isfinite(history[s, t]):
+                        out[s, j] = t
+                        break
+                    t -= stride
+        return out
+
+    def test_random_gaps(self):
+        rng = np.random.default_rng(3)
+        for trial in range(60):
+            n_series, length = rng.integers(1, 5), rng.integers(1, 70)
+            history = rng.normal(size=(n_series, length))
+            # Short and long gaps: beyond the walk, the scan answers.
+            history[rng.random(history.shape) < rng.random()] = NAN
+            cols = rng.integers(-3, length, size=rng.integers(1, 8))
+            for stride in (1, 2, 5):
+                np.testing.assert_array_equal(
+                    self._expected(history, cols, stride),
+                    baselines.last_finite_at(history, cols, stride),
+                    err_msg='trial %d stride %d' % (trial, stride))
+
+    def test_long_gap_and_empty_series(self):
+        history = np.full((2, 40), NAN)
+        history[0, 3] = 1.0
+        got = baselines.last_finite_at(history, [0, 3, 39])
+        np.testing.assert_array_equal([[-1, 3, 3], [-1, -1, -1]], got)

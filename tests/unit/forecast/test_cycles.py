@@ -109,3 +109,37 @@ class CycleForecastTest(base.TestCase):
         # The spikes are 10 high with noise 1: knowing where they fall
         # leaves about the noise.
         self.assertLess(mae, 0.5 * naive_mae, (mae, naive_mae))
+
+
+class RollingStatsTest(base.TestCase):
+    """The rolling statistics the feature rows are built from."""
+
+    def test_last_value_before_each_origin(self):
+        rng = np.random.default_rng(5)
+        hist = rng.normal(size=(4, 60))
+        hist[rng.random(hist.shape) < 0.3] = np.nan
+        hist[1, 5:50] = np.nan      # a gap longer than the walk back
+        hist[2] = np.nan            # nothing at all
+        row = np.repeat(np.arange(4), 60)
+        o = np.tile(np.arange(1, 61), 4)
+        got = features._Stats(hist).last(row, o)
+        for r, origin, value in zip(row, o, got):
+            seen = hist[r, :origin][np.isfinite(hist[r, :origin])]
+            if seen.size:
+                self.assertEqual(seen[-1], value)
+            else:
+                self.assertTrue(np.isnan(value))
+
+    def test_window_mean_std_and_scale(self):
+        hist = np.array([[1.0, np.nan, 3.0, 6.0, 10.0, np.nan, 4.0]])
+        stats = features._Stats(hist)
+        row, o = np.array([0]), np.array([7])
+        window = hist[0, 2:7]
+        self.assertAlmostEqual(np.nanmean(window),
+                               stats.mean(row, o, 5)[0])
+        self.assertAlmostEqual(np.nanstd(window), stats.std(row, o, 5)[0])
+        # Mean absolute change between neighbours that are both there:
+        # |6 - 3| and |10 - 6|.
+        last = stats.last(row, o)
+        self.assertEqual(4.0, last[0])
+        self.assertAlmostEqual(3.5, stats.scale(row, o, 5, last)[0])
