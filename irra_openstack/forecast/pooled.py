@@ -78,6 +78,24 @@ def capped_origins(forecaster, origins, n_series):
         origins[0], origins[-1], most)).astype(np.int64))
 
 
+_CONTROLLER = []
+
+
+def _controller():
+    """One threadpoolctl controller for the process.
+
+    Finding the thread pools (a scan of the loaded libraries) costs a few
+    milliseconds, more than a small prediction: it is done once, after
+    scikit-learn (whose OpenMP runtime is one of them) is loaded.
+    """
+    if not _CONTROLLER:
+        from sklearn import ensemble  # noqa: F401  loads its OpenMP
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
 #: Rows per chunk when predicting (bounds the memory of the features).
 _PREDICT_CHUNK = 250000
 
@@ -233,9 +251,7 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
 
         if not self.threads:
             return contextlib.nullcontext()
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(self.threads)
+        return _controller().limit(limits=self.threads)
 
     def _new_design(self, start, n_exog):
         return features.Design(self.step, start,
