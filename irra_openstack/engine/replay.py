@@ -596,6 +596,12 @@ def run(workload, cluster, policies, seed=0, warmup=0, migration=None,
     :param progress: optional ``progress(done, total)`` over all policies'
         ticks.
     """
+    if not 0 <= warmup < workload.n_steps:
+        # The same for every policy: one clear error, not one per policy.
+        raise ReplayError(reason="the warm-up (%d steps) leaves nothing of "
+                                 "the %d steps of the trace to replay; "
+                                 "lower --warmup-hours or add --days"
+                          % (warmup, workload.n_steps))
     placement = initial_placement(workload, cluster, seed)
     ticks = workload.n_steps - warmup
     total = ticks * len(policies)

@@ -243,6 +243,13 @@ class FairnessTest(base.TestCase):
                                 cluster, {'none': replay.NoMigration('n')})
         self.assertIn('--hosts', str(exc))
 
+    def test_warmup_longer_than_trace_is_one_error(self):
+        exc = self.assertRaises(replay.ReplayError, replay.run, self.w,
+                                self.cluster,
+                                {'none': replay.NoMigration('n')},
+                                warmup=20)
+        self.assertIn('--warmup-hours', str(exc))
+
     def test_error_entries(self):
         out = replay.run(self.w, self.cluster, {
             'none': replay.NoMigration('none'),
