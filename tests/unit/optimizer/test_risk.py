@@ -71,13 +71,43 @@ class RiskTest(base.TestCase):
                                act.reason['risk']['source_minutes_after'])
         self.assertEqual([], res.shortfalls)
 
-    def test_move_penalty(self):
-        # h0 overloads at one step in every scenario (5 minutes saved by
-        # moving v1): worth a cost of 1, not 1 plus a penalty of 4.5; a
-        # penalty on v0 only sends v1, never v0.
+    def test_room_outweighs_a_small_risk(self):
+        # h0 (8 cores) runs 6 + 4 = 10: overloaded at every step. v1 (4)
+        # can go to h1 (runs 3.5: 7.5 after, no risk but 94 % full) or to
+        # h2 (runs 1, but bursts to 5 in one scenario of 20 at one step:
+        # 5 / 20 = 0.25 minutes of risk after the move, 5 + 4 = 9 > 8).
+        # h2 keeps far more room on average: it is chosen.
+        samples = steady([6, 4, 3.5, 1], scenarios=20, steps=3)
+        samples[3, 0, 1] = 5.0
+        m = cluster([8, 8, 8], [0, 0, 1, 2], samples)
+        res = plan(m, move_cost=1.0)
+        self.assertEqual({'v1': ('h0', 'h2')}, moves(res))
+        self.assertAlmostEqual(0.25, res.summary['risk_after'])
+        # With the headroom as a mere tie-break, the riskless h1 wins.
+        self.patch(_risk, '_ROOM_WEIGHT', 1e-3)
+        self.assertEqual({'v1': ('h0', 'h1')}, moves(plan(m, move_cost=1.0)))
+
+    def test_host_only_busy_hosts_could_relieve_is_left_alone(self):
+        # The same as below with h1 of 8 cores: v0 would fill it to 100 %
+        # at its peak, and v1, which would leave room, costs more than it
+        # saves. The chain goes to the room, is not worth its cost, and
+        # nothing moves; with the room as a mere tie-break v0 goes.
         s = steady([5, 2, 1], scenarios=2, steps=3)
         s[0, :, 2] = 7.0
         m = cluster([8, 8], [0, 0, 1], s)
+        m.move_penalty = np.array([0.0, 4.5, 0.0])
+        self.assertEqual([], plan(m, move_cost=1.0).actions)
+        self.patch(_risk, '_ROOM_WEIGHT', 1e-3)
+        self.assertEqual({'v0': ('h0', 'h1')},
+                         moves(plan(m, move_cost=1.0)))
+
+    def test_move_penalty(self):
+        # h0 overloads at one step in every scenario (5 minutes saved by
+        # moving v1): worth a cost of 1, not 1 plus a penalty of 4.5; a
+        # penalty on v0 only sends v1, never v0. h1 has room for either.
+        s = steady([5, 2, 1], scenarios=2, steps=3)
+        s[0, :, 2] = 7.0
+        m = cluster([8, 16], [0, 0, 1], s)
         m.move_penalty = np.array([0.0, 4.5, 0.0])
         res = plan(m, move_cost=1.0)
         self.assertEqual({'v0': ('h0', 'h1')}, moves(res))
