@@ -22,8 +22,9 @@ def last_finite_index(history):
     return np.maximum.accumulate(idx, axis=1)
 
 
-#: Steps :func:`last_finite_at` walks back cell by cell before it falls
-#: back to a scan of the whole history of the rows still without a value.
+#: Steps :func:`last_finite_cells` walks back cell by cell before it
+#: falls back to a scan of the whole history of the rows still without a
+#: value.
 _WALK = 12
 
 
@@ -43,41 +44,53 @@ def _phase_scan(history, stride):
     return scan.reshape(n_series, n_chunks * stride)[:, :length]
 
 
+def last_finite_cells(history, row, t, stride=1):
+    """Index of the last finite ``history[row[i]]`` at or before ``t[i]``.
+
+    Without accumulating over the whole history: the common case (the
+    value at ``t`` is there) costs one gather, a short gap a few more, and
+    only the rows of the cells with a longer gap are scanned. With
+    ``stride`` the search steps back by ``stride`` (the same phase of a
+    season).
+
+    :param row, t: int arrays of the same shape; ``t`` below T, and a
+        negative ``t`` has no value.
+    :returns: int array like ``t``, -1 where there is no finite value.
+    """
+    row = np.asarray(row, dtype=np.int64)
+    t = np.asarray(t, dtype=np.int64)
+    out = np.full(t.shape, -1, dtype=np.int64)
+    flat_row, flat_t, flat_out = row.ravel(), t.ravel(), out.reshape(-1)
+    todo = np.flatnonzero(flat_t >= 0)
+    for back in range(_WALK + 1):
+        at = flat_t[todo] - back * stride
+        todo, at = todo[at >= 0], at[at >= 0]
+        if not todo.size:
+            return out
+        found = np.isfinite(history[flat_row[todo], at])
+        flat_out[todo[found]] = at[found]
+        todo = todo[~found]
+    if todo.size:
+        rows, inverse = np.unique(flat_row[todo], return_inverse=True)
+        scan = _phase_scan(history[rows, :int(flat_t[todo].max()) + 1],
+                           stride)
+        flat_out[todo] = scan[inverse, flat_t[todo]]
+    return out
+
+
 def last_finite_at(history, cols, stride=1):
     """:func:`last_finite_index` at the columns ``cols`` only.
 
-    The same answer without accumulating over the whole history: the
-    common case (the value at the column is there) costs one gather, a
-    short gap a few more, and only the rows with a longer gap at one of
-    the columns are scanned. With ``stride`` the search steps back by
-    ``stride`` (the same phase of a season).
-
     :param cols: int array (n,) of columns below T; negative ones have
         no value.
-    :returns: int array (series, n), -1 where there is no finite value.
+    :returns: int array (series, n), -1 where there is no finite value
+        (see :func:`last_finite_cells`).
     """
     cols = np.asarray(cols, dtype=np.int64)
-    n_series = history.shape[0]
-    out = np.full((n_series, cols.size), -1, dtype=np.int64)
-    todo = np.ones(out.shape, dtype=bool)
-    rows = np.arange(n_series)
-    for back in range(_WALK + 1):
-        at = cols - back * stride
-        todo &= (at >= 0)[None, :]
-        rows = rows[todo[rows].any(axis=1)]
-        if not rows.size:
-            return out
-        sub = todo[rows]
-        found = sub & np.isfinite(history[rows[:, None],
-                                          np.maximum(at, 0)[None, :]])
-        out[rows] = np.where(found, at[None, :], out[rows])
-        todo[rows] = sub & ~found
-    rows = rows[todo[rows].any(axis=1)]
-    if rows.size:
-        scan = _phase_scan(history[rows, :int(cols.max()) + 1], stride)
-        out[rows] = np.where(todo[rows], scan[:, np.maximum(cols, 0)],
-                             out[rows])
-    return out
+    rows = np.arange(history.shape[0])[:, None]
+    return last_finite_cells(history, np.broadcast_to(rows, (
+        rows.size, cols.size)), np.broadcast_to(cols, (rows.size,
+                                                       cols.size)), stride)
 
 
 def _take(history, index):

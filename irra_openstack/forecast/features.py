@@ -44,6 +44,8 @@ The features of a row (NaN where the data are missing; see
 
 import numpy as np
 
+from irra_openstack.forecast import baselines
+
 #: One day, in seconds.
 DAY = 86400
 #: Lags, counted back from the origin (1 = the last step).
@@ -74,8 +76,6 @@ _CYCLE_BLOCK = 1024
 
 # Elements of (series x steps) per block of series.
 _BLOCK_ELEMENTS = 4000000
-#: Steps :meth:`_Stats.last` looks back cell by cell before it scans.
-_LAST_WALK = 12
 
 
 def day_steps(step):
@@ -356,28 +356,9 @@ class _Stats(object):
         return out
 
     def last(self, row, o):
-        """Latest finite value before ``o``.
-
-        Looked up per cell: a few steps back, then a scan of the rows
-        whose cells are still without a value.
-        """
-        t = np.clip(o, 1, self.length) - 1
-        li = np.full(t.shape, -1, dtype=np.int64)
-        todo = np.nonzero(t >= 0)[0]
-        for back in range(_LAST_WALK):
-            at = t[todo] - back
-            todo, at = todo[at >= 0], at[at >= 0]
-            found = np.isfinite(self.hist[row[todo], at])
-            li[todo[found]] = at[found]
-            todo = todo[~found]
-            if not todo.size:
-                break
-        if todo.size:
-            rows, inverse = np.unique(row[todo], return_inverse=True)
-            scan = np.maximum.accumulate(np.where(
-                np.isfinite(self.hist[rows]), np.arange(self.length), -1),
-                axis=1)
-            li[todo] = scan[inverse, t[todo]]
+        """Latest finite value before ``o``."""
+        li = baselines.last_finite_cells(
+            self.hist, row, np.clip(o, 1, self.length) - 1)
         out = self.hist[row, np.maximum(li, 0)]
         return np.where(li >= 0, out, np.nan)
 
