@@ -193,6 +193,21 @@ class ConstraintsTest(base.TestCase):
 class PricingTest(base.TestCase):
     """The default method prices pairs into a small restricted LP."""
 
+    @staticmethod
+    def _pricing_and_full(classes, seed):
+        """(problem, pricing solution, full-LP solution) of a bench case.
+
+        12 regions and 400 apps, each with its own extra regions.
+        """
+        from irra_openstack.market import bench
+        problem, fast = bench.instance(regions=12, apps=400,
+                                       classes=classes, seed=seed,
+                                       distinct=True)
+        full = region_lp.RegionLPOptimizer(
+            fast.unit_price, fast.transfer, fast.sla_penalty,
+            method='full')
+        return problem, fast.solve(problem), full.solve(problem)
+
     def assertOptimalDuals(self, sol):
         value, least, below_penalty, rent = dual_objective(sol)
         scale = float(np.abs(sol.penalty).max(initial=1.0))
@@ -237,13 +252,7 @@ class PricingTest(base.TestCase):
 
     def test_distinct_apps_like_the_benchmark(self):
         # Every app its own extra regions: nothing groups up front.
-        from irra_openstack.market import bench
-        problem, fast = bench.instance(regions=12, apps=400, classes=3,
-                                       seed=5, distinct=True)
-        full = region_lp.RegionLPOptimizer(
-            fast.unit_price, fast.transfer, fast.sla_penalty,
-            method='full')
-        sol, ref = fast.solve(problem), full.solve(problem)
+        problem, sol, ref = self._pricing_and_full(classes=3, seed=5)
         self.assertAlmostEqual(ref.objective, sol.objective,
                                delta=1e-9 * abs(ref.objective))
         ConstraintsTest.check_solution(self, problem, sol)
@@ -353,13 +362,7 @@ class PricingTest(base.TestCase):
         # HiGHS's absolute tolerances (1e-7) are loose: on this instance
         # the simplex on unscaled costs is 2e-6 off the optimum. Costs
         # are scaled before solving, so it is exact.
-        from irra_openstack.market import bench
-        problem, fast = bench.instance(regions=12, apps=400, classes=2,
-                                       seed=0, distinct=True)
-        full = region_lp.RegionLPOptimizer(
-            fast.unit_price, fast.transfer, fast.sla_penalty,
-            method='full')
-        sol, ref = fast.solve(problem), full.solve(problem)
+        problem, sol, ref = self._pricing_and_full(classes=2, seed=0)
         self.assertAlmostEqual(ref.objective, sol.objective,
                                delta=1e-9 * abs(ref.objective))
         self.assertAlmostEqual(ref.costs['penalty'], sol.costs['penalty'],
