@@ -192,6 +192,19 @@ class AutoForecaster(base.Forecaster):
         return pooled.capped_origins(self, origins,
                                      getattr(self, '_n_now', 1))
 
+    def fit(self, history, start, exog=None):
+        # The pooled candidates share the cycles measured in this fit.
+        box = {}
+        pooled = [self.candidates[i] for i in
+                  self._pooled(range(len(self.candidates)))]
+        for c in pooled:
+            c._cycle_box = box
+        try:
+            return super().fit(history, start, exog=exog)
+        finally:
+            for c in pooled:
+                c._cycle_box = None
+
     def _fit_model(self, history, start):
         self._n_now = history.shape[0]
         self._share(history, start)

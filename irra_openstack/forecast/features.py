@@ -332,19 +332,20 @@ class _Stats(object):
         self.csum = self._cumsum(filled, n, 1)
         np.multiply(filled, filled, out=filled)
         self.csq = self._cumsum(filled, n, 1)
-        self.ccount = self._cumsum(finite, n, 1)
+        # Counts in int32: exact, and half the memory to write and read.
+        self.ccount = self._cumsum(finite, n, 1, np.int32)
         diff = np.abs(np.diff(hist, axis=1))
         dfin = np.isfinite(diff)
         diff[~dfin] = 0.0
         # cdiff[t] = sum of |y[i] - y[i-1]| for i < t (both finite).
         self.cdiff = self._cumsum(diff, n, 2)
-        self.cdcount = self._cumsum(dfin, n, 2)
+        self.cdcount = self._cumsum(dfin, n, 2, np.int32)
 
     @staticmethod
-    def _cumsum(values, n, lead):
-        out = np.empty((n, values.shape[1] + lead))
-        out[:, :lead] = 0.0
-        np.cumsum(values, axis=1, dtype=np.float64, out=out[:, lead:])
+    def _cumsum(values, n, lead, dtype=np.float64):
+        out = np.empty((n, values.shape[1] + lead), dtype=dtype)
+        out[:, :lead] = 0
+        np.cumsum(values, axis=1, dtype=dtype, out=out[:, lead:])
         return out
 
     def value(self, row, t):

@@ -192,6 +192,8 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         self._design = None
         self._trained = False
         self._n_exog = 0
+        #: Cycles measured during the current fit (see :meth:`_cycles`).
+        self._cycle_box = None
 
     @classmethod
     def get_config_opts(cls):
@@ -218,6 +220,30 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
     def _origins(self, length):
         origins = super()._origins(length)
         return capped_origins(self, origins, getattr(self, '_n_now', 1))
+
+    def fit(self, history, start, exog=None):
+        self._cycle_box = {}
+        try:
+            return super().fit(history, start, exog=exog)
+        finally:
+            self._cycle_box = None
+
+    def _cycles(self, history, end, period):
+        """:func:`.features.detect_cycles` of ``history[:, :end]``.
+
+        In a fit, the training rows and the calibration back-test (whose
+        first origin is the end of the training part) need the same
+        cycles: they are measured once per fit. Outside a fit nothing is
+        kept, so a caller may change its array between two forecasts.
+        """
+        box = self._cycle_box
+        key = (id(history), int(end))
+        if box is not None and key in box and box[key][0] is history:
+            return box[key][1]
+        cycles = features.detect_cycles(history[:, :end], period)
+        if box is not None:
+            box[key] = (history, cycles)
+        return cycles
 
     def _fit_model(self, history, start):
         self._n_now = history.shape[0]
@@ -278,7 +304,7 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
                                        first, rng, self.train_rows(),
                                        last=end)
         # The training rows share the cycles of the whole training part.
-        cycles = features.detect_cycles(history[:, :end], design.period)
+        cycles = self._cycles(history, end, design.period)
         X, last, scale = design.rows(history, s, o, h, self._exog,
                                      cycles=cycles)
         z = design.targets(history, s, o, h, last, scale)
@@ -349,9 +375,9 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         h_grid = np.tile(np.arange(horizon), n_series)
         # Measured once, before the earliest origin: no chunk sees data
         # after any of the origins.
-        cycles = features.detect_cycles(
-            history[:, :int(origins.min())] if origins.size else history,
-            design.period)
+        cycles = self._cycles(
+            history, int(origins.min()) if origins.size else
+            history.shape[1], design.period)
         for i in range(0, origins.size, chunk):
             sub = origins[i:i + chunk]
             s = np.tile(s_grid, sub.size)

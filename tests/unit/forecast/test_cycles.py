@@ -1,7 +1,10 @@
 """Short cycles of a series: their detection and the features they give."""
 
+from unittest import mock
+
 import numpy as np
 
+from irra_openstack.forecast import auto
 from irra_openstack.forecast import baselines
 from irra_openstack.forecast import features
 from irra_openstack.forecast import gbm
@@ -143,3 +146,46 @@ class RollingStatsTest(base.TestCase):
         last = stats.last(row, o)
         self.assertEqual(4.0, last[0])
         self.assertAlmostEqual(3.5, stats.scale(row, o, 5, last)[0])
+
+
+class CyclesOncePerFitTest(base.TestCase):
+    """The cycles before the back-test are measured once per fit."""
+
+    def _ends(self, call, history):
+        """Lengths of the histories whose cycles ``call`` measured."""
+        ends = []
+        real = features.detect_cycles
+
+        def counting(hist, period):
+            ends.append(hist.shape[1])
+            return real(hist, period)
+
+        with mock.patch.object(features, 'detect_cycles', counting):
+            call(history, 0)
+        return ends
+
+    def test_auto_shares_the_cycles_of_its_fit(self):
+        history = spikes(6, 10 * DAY, 12, seed=3)
+        kwargs = {'gbm': {'max_iter': 10, 'refit': 'never'},
+                  'ridge': {'refit': 'never'}}
+        fc = auto.AutoForecaster(STEP, 12, candidate_kwargs=kwargs)
+        ends = self._ends(fc.fit, history)
+        # The training rows and the back-test start at the same step.
+        self.assertEqual(1, len(ends), ends)
+        self.assertLess(ends[0], history.shape[1])
+        for c in fc.candidates:
+            self.assertIsNone(getattr(c, '_cycle_box', None))
+
+    def test_nothing_is_kept_after_the_fit(self):
+        history = spikes(4, 10 * DAY, 12, seed=4)
+        fc = gbm.GBMForecaster(STEP, 12, max_iter=10, refit='always')
+        ends = self._ends(fc.fit, history)
+        # Training part, back-test (same end) and the refit on it all.
+        self.assertEqual(2, len(ends), ends)
+        self.assertEqual(history.shape[1], ends[-1])
+        self.assertIsNone(fc._cycle_box)
+        # Every forecast measures the cycles of the array it is given,
+        # the same array again included (it may have changed in place).
+        for _ in range(2):
+            self.assertEqual([history.shape[1]],
+                             self._ends(fc.predict, history))

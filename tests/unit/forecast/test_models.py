@@ -219,3 +219,20 @@ class RobustnessTest(base.TestCase):
             fc = f.predict(values, 0)
             self.assertTrue(np.isfinite(fc.point).all())
             self.assertEqual(2.0, fc.point[0, 0])
+
+
+class PredictBlocksTest(base.TestCase):
+
+    def test_blocks_give_the_same_predictions(self):
+        from sklearn import ensemble
+
+        rng = np.random.default_rng(2)
+        X = rng.normal(size=(3000, 6)).astype(np.float32)
+        X[rng.random(X.shape) < 0.1] = np.nan
+        y = np.nan_to_num(X[:, 0]) + rng.normal(size=3000)
+        model = ensemble.HistGradientBoostingRegressor(
+            max_iter=20).fit(X, y)
+        whole = model.predict(X)
+        for block in (1, 7, 1000, 2999, 3000, 5000):
+            np.testing.assert_array_equal(
+                whole, gbm.predict_blocks(model, X, block=block))
