@@ -331,6 +331,16 @@ class BenchCommands:
                  help='With --objective risk: a VM that changed host in '
                       'the last H hours costs twice --move-cost to move '
                       'again (default 0: no hysteresis).')
+    @common.args('--early-audits', dest='early_audits',
+                 action='store_true', default=False,
+                 help='irra and oracle also audit between their scheduled '
+                      'audits, as soon as a host\'s actual load leaves '
+                      'what the last plan expected (above the sum of its '
+                      'VMs\' upper bounds and above --threshold).')
+    @common.args('--no-early-audits', dest='early_audits',
+                 action='store_false', default=False,
+                 help='irra and oracle audit only every --audit-minutes '
+                      '(the default).')
     @common.args('--refit-hours', type=float, default=24.0, metavar='H',
                  help='Refit irra\'s forecaster every H hours (sooner '
                       'while the history is short) and forecast at every '
@@ -367,7 +377,7 @@ class BenchCommands:
                max_moves_per_freed_host=5.0, host_intervals=True,
                plan_time_limit=1.0, objective='risk', move_cost=1.0,
                risk_level=None, refit_hours=24.0, hysteresis_hours=0.0,
-               bandwidth_gbps=1.0,
+               early_audits=False, bandwidth_gbps=1.0,
                dirty_factor=1.3, migration_overhead=0.1,
                overload_weight=1.0, active_weight=1.0, json_out=None):
         """Replay a trace under irra, reactive, oracle, none and Watcher."""
@@ -406,7 +416,8 @@ class BenchCommands:
             risk_level=(overload_threshold if risk_level is None
                         else risk_level),
             refit_steps=int(round(refit_hours * 3600.0 / step)),
-            hysteresis_steps=int(round(hysteresis_hours * 3600.0 / step)))
+            hysteresis_steps=int(round(hysteresis_hours * 3600.0 / step)),
+            early_audits=early_audits)
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
             overhead_vcpu=migration_overhead)
@@ -435,6 +446,7 @@ class BenchCommands:
                                            else risk_level),
                                refit_hours=refit_hours,
                                hysteresis_hours=hysteresis_hours,
+                               early_audits=early_audits,
                                start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:

@@ -10,8 +10,10 @@ minutes). At tick ``t``:
 
 1. migrations whose end time has passed complete: the VM's demand moves
    to its destination and its source allocation is freed;
-2. at an audit tick, the policy gets an :class:`AuditView` of the past
-   only (``history`` holds ticks ``0 .. t - 1``; only a policy that
+2. at an audit tick (every ``audit_steps``, or sooner when the policy
+   asks for one from what the last tick showed, see
+   :meth:`Policy.early_audit`), the policy gets an :class:`AuditView` of
+   the past only (``history`` holds ticks ``0 .. t - 1``; only a policy that
    declares :attr:`Policy.sees_future`, the oracle, also gets the actual
    demand of ticks ``t .. t + horizon - 1``) and returns a
    :class:`Decision`; its moves are checked against Placement's rules
@@ -209,6 +211,15 @@ class Policy(metaclass=abc.ABCMeta):
     def plan(self, view):
         """Return the :class:`Decision` for this audit."""
 
+    def early_audit(self, tick, last, vm_host):
+        """Whether to audit at ``tick``, before the next scheduled audit.
+
+        Asked at every tick between two scheduled audits, with what the
+        past shows: ``last`` (V,), the VMs' demand at tick ``tick - 1``,
+        and ``vm_host`` (V,), their hosts (read-only). None by default.
+        """
+        return False
+
 
 class NoMigration(Policy):
     """``none``: never moves anything."""
@@ -298,7 +309,7 @@ def simulate(workload, cluster, policy, placement, warmup=0,
     minutes = step / 60.0
     out = dict.fromkeys(METRICS, 0.0)
     out.update(migrations=0, rejected_moves=0, audits=0,
-               pingpong_migrations=0)
+               early_audits=0, pingpong_migrations=0)
     overload_ticks = 0
     sla_ticks = 0
     active_ticks = 0
@@ -359,7 +370,12 @@ def simulate(workload, cluster, policy, placement, warmup=0,
                 migrating[idx] = False
         if pending:
             pending = start_moves(pending, now)
-        if (t - warmup) % policy.audit_steps == 0:
+        audit = (t - warmup) % policy.audit_steps == 0
+        if not audit and policy.early_audit(
+                t, _readonly(cpu[:, t - 1]), _readonly(host.copy())):
+            audit = True
+            out['early_audits'] += 1
+        if audit:
             if disable_after is not None:
                 disabled[disable_after] = True
             future = None

@@ -160,14 +160,24 @@ class RebalancerPolicy(replay.Policy):
         fit (sooner while the history is short, see :meth:`_refit_due`),
         and forecast at every audit from the last fit; None refits at
         every audit.
+    :param early_audits: audit again, before the next scheduled audit,
+        as soon as a host's actual load has left what the last plan
+        expected: above the sum of its VMs' upper bounds for that tick
+        and above ``threshold`` of its cores (see :meth:`early_audit`).
+        The new plan starts from the current state with the last fit of
+        the forecaster (no refit).
     """
 
     def __init__(self, name, rebalancer, horizon, audit_steps=1,
                  forecaster=None, history_steps=None, threshold=0.8,
                  fixer=None, min_freed=1, host_intervals=False,
                  max_moves_per_freed=None, objective='threshold',
-                 refit_steps=None, hysteresis_steps=0):
+                 refit_steps=None, hysteresis_steps=0,
+                 early_audits=False):
         super().__init__(name, audit_steps)
+        self.early_audits = bool(early_audits)
+        #: (tick, (V, T) upper bounds, (H,) limits) of the last plan.
+        self._expected = None
         self.hysteresis_steps = int(hysteresis_steps)
         self._last_host = None
         self._moved_at = None
@@ -294,12 +304,33 @@ class RebalancerPolicy(replay.Policy):
         share = np.clip(share, 0.0, 1.0)
         return point + share[rows] * width
 
+    def early_audit(self, tick, last, vm_host):
+        """Whether a host's actual load left the last plan's expectation.
+
+        At ``tick - 1``: the host's load is above the sum of its VMs'
+        upper bounds for that tick (VMs on their current hosts) and above
+        ``threshold`` of its cores. Only within the last plan's horizon.
+        """
+        if not self.early_audits or self._expected is None:
+            return False
+        planned_at, upper, limit = self._expected
+        k = tick - 1 - planned_at
+        if not 0 <= k < upper.shape[1]:
+            return False
+        n_hosts = limit.size
+        seen = np.bincount(vm_host, last, n_hosts)
+        expected = np.bincount(vm_host, upper[:, k], n_hosts)
+        return bool(np.any((seen > expected + 1e-9) & (seen > limit)))
+
     def plan(self, view):
         if self._vm_index is None:
             self._vm_index = {v: i for i, v in enumerate(view.vm_ids)}
             self._host_index = {h: i for i, h in
                                 enumerate(view.cluster.host_names)}
         upper, samples = self._upper(view)
+        self._expected = (view.tick, np.asarray(upper),
+                          np.full(view.cluster.n_hosts,
+                                  self.threshold * view.cluster.host_cpus))
         risk = self.objective == 'risk'
         model = build_model(view, upper, self.threshold,
                             samples if risk else None,
@@ -367,7 +398,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   watcher_overrides=None, objective='risk',
                   move_cost=1.0, risk_level=1.0, refit_steps=None,
                   forecaster_kwargs=None, lead_steps=1,
-                  hysteresis_steps=0):
+                  hysteresis_steps=0, early_audits=False):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
     The defaults (audits every 3 steps, the risk objective with a move
@@ -390,7 +421,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
         ``risk`` there is no consolidation.
     :param refit_steps: see :class:`RebalancerPolicy`; None for one day,
         0 to refit at every audit.
-    :param hysteresis_steps: see :class:`RebalancerPolicy`.
+    :param hysteresis_steps, early_audits: see :class:`RebalancerPolicy`.
     :param forecaster_kwargs: extra arguments of irra's forecaster.
     """
     from irra_openstack.engine.peers import reactive
@@ -430,7 +461,8 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                     refit_steps=(max(1, 86400 // step)
                                  if refit_steps is None
                                  else refit_steps or None),
-                    hysteresis_steps=hysteresis_steps)
+                    hysteresis_steps=hysteresis_steps,
+                    early_audits=early_audits)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)

@@ -739,3 +739,64 @@ class LoadTest(base.TestCase):
                           [[1.0, np.nan]])
         self.assertRaises(replay.ReplayError, workload, [[1.0]],
                           vcpus=np.array([0.0]))
+
+
+class Empty(object):
+    """A rebalancer that never moves anything."""
+
+    def plan(self, model):
+        return actions.PlanResult(actions=[])
+
+
+class EarlyAuditTest(base.TestCase):
+
+    def test_policy_may_audit_between_scheduled_audits(self):
+        class Watching(Scripted):
+            def __init__(self):
+                super().__init__(audit_steps=10)
+                self.asked = []
+
+            def early_audit(self, tick, last, vm_host):
+                self.asked.append((tick, np.array(last)))
+                return tick == 14
+
+        w = workload(np.arange(40.0).reshape(2, 20))
+        policy = Watching()
+        out = replay.simulate(w, replay.Cluster(2, 100.0, 16384.0), policy,
+                              [0, 1], warmup=2)
+        self.assertEqual([2, 12, 14], [v.tick for v in policy.views])
+        self.assertEqual(3, out['audits'])
+        self.assertEqual(1, out['early_audits'])
+        # Asked only between the scheduled audits, with the demand of the
+        # last tick only.
+        asked = [t for t, _ in policy.asked]
+        self.assertEqual([t for t in range(3, 20) if t != 12], asked)
+        for t, last in policy.asked:
+            np.testing.assert_array_equal(w.cpu[:, t - 1], last)
+
+    def _run(self, name, early):
+        cpu = np.full((4, 40), 0.5)
+        cpu[0, 25:] = 3.9           # vm0 jumps, on host 0 with vm1
+        fc = None
+        if name == 'irra':
+            fc = replay_policies.make_forecaster(300, 4, season_steps=0,
+                                                 calibration_steps=10)
+        policy = replay_policies.RebalancerPolicy(
+            name, Empty(), horizon=4, audit_steps=10, forecaster=fc,
+            early_audits=early)
+        out = replay.simulate(workload(cpu), replay.Cluster(2, 4.0, 16384.0),
+                              policy, [0, 0, 1, 1], warmup=12)
+        return out
+
+    def test_irra_audits_when_a_host_leaves_what_it_expected(self):
+        out = self._run('irra', True)
+        # Scheduled at 12, 22, 32; the jump at tick 25 is seen at 26,
+        # beyond the plan of tick 22, whose horizon still covers it.
+        self.assertEqual(1, out['early_audits'])
+        self.assertEqual(4, out['audits'])
+        self.assertEqual(0, self._run('irra', False)['early_audits'])
+
+    def test_oracle_is_never_surprised(self):
+        out = self._run('oracle', True)
+        self.assertEqual(0, out['early_audits'])
+        self.assertEqual(3, out['audits'])
