@@ -211,6 +211,10 @@ class Policy(metaclass=abc.ABCMeta):
     def plan(self, view):
         """Return the :class:`Decision` for this audit."""
 
+    def report(self):
+        """Figures of the policy's own to add to its metrics (a dict)."""
+        return {}
+
     def early_audit(self, tick, last, vm_host):
         """Whether to audit at ``tick``, before the next scheduled audit.
 
@@ -426,6 +430,7 @@ def simulate(workload, cluster, policy, placement, warmup=0,
     out['active_host_hours'] = active_ticks * minutes / 60.0
     out['gb_migrated'] = round(out['gb_migrated'], 3)
     out['plan_seconds'] = round(out['plan_seconds'], 3)
+    out.update(policy.report())
     out['final_placement'] = host
     if record:
         out['host_load'] = np.array(loads)

@@ -22,6 +22,15 @@ optional bench extra). At each audit :class:`WatcherPolicy`:
 ``workload_balance`` plans one migration per run by design: it is run
 again on the planned state until it plans nothing (at most one run per
 VM), and all those runs count as that audit's planning time.
+
+When ``execute()`` raises (Watcher's own failure, e.g.
+``vm_workload_consolidation``'s efficacy indicator failing its schema when
+an audit enables more hosts than it frees), that audit fails as it would in
+Watcher: it applies nothing. Watcher would then mark a continuous audit
+FAILED and stop it; here the next audit runs, as if the operator had
+started the audit again, so that one bad audit does not hide the
+strategy's behaviour over a long trace. The result counts them in
+``failed_audits`` and quotes the first one in ``first_failure``.
 """
 
 import copy
@@ -284,6 +293,9 @@ class WatcherPolicy(replay.Policy):
         self.cls = strategy_class(strategy)
         self.overrides = dict(overrides or {})
         self.runs = 0
+        #: Audits whose strategy raised, and the first one's message.
+        self.failed_audits = 0
+        self.first_failure = None
         self._ds_class = _datasource_class()
 
     def parameters(self):
@@ -309,28 +321,39 @@ class WatcherPolicy(replay.Policy):
         try:
             return list(strategy.execute().actions)
         except Exception as exc:
-            # Watcher's own failure (e.g. vm_workload_consolidation's
-            # efficacy indicator failing its schema when an audit enables
-            # more hosts than it frees): this policy's run ends with an
-            # error entry; the other policies go on.
-            raise replay.ReplayError(
-                reason="Watcher's %s failed at tick %d: %s: %s"
-                % (self.strategy, view.tick, type(exc).__name__,
-                   str(exc).splitlines()[0] if str(exc) else ''))
+            # Watcher's own failure: this audit applies nothing (see the
+            # module doc).
+            why = ("Watcher's %s failed at tick %d: %s: %s"
+                   % (self.strategy, view.tick, type(exc).__name__,
+                      str(exc).splitlines()[0] if str(exc) else ''))
+            self.failed_audits += 1
+            if self.first_failure is None:
+                self.first_failure = why
+            LOG.warning('%s; the audit applies nothing', why)
+            return None
 
     def plan(self, view):
         model = build_model(view)
         actions = self._run_once(model, view)
+        if actions is None:
+            return replay.Decision()
         if self.strategy in ONE_PER_RUN:
+            # Each run is an audit of its own: a failed one ends the
+            # series, and the runs before it stand.
             for _ in range(len(view.vm_ids)):
                 if not any(a['action_type'] == 'migrate'
                            for a in actions[-1:]):
                     break
                 more = self._run_once(model, view)
-                if not any(a['action_type'] == 'migrate' for a in more):
+                if not more or not any(a['action_type'] == 'migrate'
+                                       for a in more):
                     break
                 actions.extend(more)
         return self.decision(actions, view)
+
+    def report(self):
+        return {'failed_audits': self.failed_audits,
+                'first_failure': self.first_failure}
 
     def decision(self, actions, view):
         """A replay Decision from Watcher's solution actions, in order."""

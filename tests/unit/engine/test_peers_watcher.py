@@ -120,28 +120,53 @@ class StrategiesTest(WatcherTestCase):
         self.assertGreaterEqual(out['migrations'], 1)
         self.assertGreater(out['plan_seconds'], 0.0)
 
-    def test_strategy_failure_is_an_error_entry(self):
-        # A strategy that raises ends its own run with an error entry
-        # naming Watcher; the other policies' results are kept.
-        w = replay.Workload(vm_ids=['a', 'b'], cpu=np.full((2, 4), 1.0),
+    def test_failed_audit_applies_nothing_and_is_counted(self):
+        # An audit whose strategy raises applies nothing, as in Watcher;
+        # the next audit runs, and the result says how many failed and
+        # quotes the first.
+        w = replay.Workload(vm_ids=['a', 'b'], cpu=np.full((2, 6), 1.8),
                             vcpus=np.full(2, 2.0),
                             ram_mb=np.full(2, 2048.0))
         cluster = replay.Cluster(2, 4.0, 32768.0, cpu_ratio=4.0)
         policy = watcher.WatcherPolicy('workload_stabilization')
+        real = policy.cls.execute
+        calls = []
 
-        def broken(*args, **kwargs):
-            raise ValueError('-5 is less than the minimum of 0')
+        def broken_at_first(strategy, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise ValueError('-5 is less than the minimum of 0')
+            return real(strategy, *args, **kwargs)
 
-        self.patch(policy.cls, 'execute', broken)
+        self.patch(policy.cls, 'execute', broken_at_first)
         out = replay.run(w, cluster, {'watcher:workload_stabilization':
                                       policy,
                                       'none': replay.NoMigration('none')},
                          warmup=1)
-        error = out['policies']['watcher:workload_stabilization']['error']
+        result = out['policies']['watcher:workload_stabilization']
+        self.assertNotIn('error', result)
+        self.assertEqual(1, result['failed_audits'])
         self.assertIn("Watcher's workload_stabilization failed at tick 1",
-                      error)
-        self.assertIn('ValueError: -5 is less than', error)
+                      result['first_failure'])
+        self.assertIn('ValueError: -5 is less than', result['first_failure'])
+        self.assertEqual(5, result['audits'])
+        self.assertEqual(5, len(calls))
         self.assertIn('migrations', out['policies']['none'])
+
+    def test_every_audit_failing_moves_nothing(self):
+        w = replay.Workload(vm_ids=['a', 'b'], cpu=np.full((2, 4), 1.8),
+                            vcpus=np.full(2, 2.0),
+                            ram_mb=np.full(2, 2048.0))
+        cluster = replay.Cluster(2, 4.0, 32768.0, cpu_ratio=4.0)
+        policy = watcher.WatcherPolicy('workload_balance')
+
+        def broken(*args, **kwargs):
+            raise ValueError('broken')
+
+        self.patch(policy.cls, 'execute', broken)
+        out = replay.simulate(w, cluster, policy, [0, 0], warmup=1)
+        self.assertEqual(0, out['migrations'])
+        self.assertEqual(3, out['failed_audits'])
 
     def test_parameters_from_schema_and_overrides(self):
         policy = watcher.WatcherPolicy('workload_balance',
