@@ -124,10 +124,7 @@ class StrategiesTest(WatcherTestCase):
         # An audit whose strategy raises applies nothing, as in Watcher;
         # the next audit runs, and the result says how many failed and
         # quotes the first.
-        w = replay.Workload(vm_ids=['a', 'b'], cpu=np.full((2, 6), 1.8),
-                            vcpus=np.full(2, 2.0),
-                            ram_mb=np.full(2, 2048.0))
-        cluster = replay.Cluster(2, 4.0, 32768.0, cpu_ratio=4.0)
+        w, cluster = _two_vms_one_host(6)
         policy = watcher.WatcherPolicy('workload_stabilization')
         real = policy.cls.execute
         calls = []
@@ -154,10 +151,7 @@ class StrategiesTest(WatcherTestCase):
         self.assertIn('migrations', out['policies']['none'])
 
     def test_every_audit_failing_moves_nothing(self):
-        w = replay.Workload(vm_ids=['a', 'b'], cpu=np.full((2, 4), 1.8),
-                            vcpus=np.full(2, 2.0),
-                            ram_mb=np.full(2, 2048.0))
-        cluster = replay.Cluster(2, 4.0, 32768.0, cpu_ratio=4.0)
+        w, cluster = _two_vms_one_host(4)
         policy = watcher.WatcherPolicy('workload_balance')
 
         def broken(*args, **kwargs):
@@ -180,3 +174,10 @@ class StrategiesTest(WatcherTestCase):
     def test_unknown_strategy(self):
         self.assertRaises(replay.ReplayError, watcher.WatcherPolicy,
                           'dummy')
+
+
+def _two_vms_one_host(ticks):
+    """Two busy 2-vCPU VMs and two 4-core hosts, for ``ticks`` ticks."""
+    w = replay.Workload(vm_ids=['a', 'b'], cpu=np.full((2, ticks), 1.8),
+                        vcpus=np.full(2, 2.0), ram_mb=np.full(2, 2048.0))
+    return w, replay.Cluster(2, 4.0, 32768.0, cpu_ratio=4.0)
