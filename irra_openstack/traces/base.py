@@ -35,6 +35,8 @@ REPAIR_KINDS = {
     'nan': ('NaN or empty values', 'marked missing'),
     'negative': ('negative values of a non-negative metric',
                  'marked missing'),
+    'over_capacity': ('memory use above the memory the VM was given '
+                      '(corrupt samples)', 'marked missing'),
     'truncated': ('truncated last lines', 'dropped'),
     'blank_line': ('blank lines', 'dropped'),
     'empty_file': ('empty files (no data rows)', 'skipped'),

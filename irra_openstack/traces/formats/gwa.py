@@ -160,6 +160,20 @@ class GwaT12Format(base.TraceFormat):
         report.note('undefined', undefined,
                     text='mem_util undefined where memory capacity is 0 '
                          '(missing)')
+        # A VM cannot use more memory than it was given: such a sample is
+        # corrupt (the Bitbrains files have a few, up to 2,000 times the
+        # capacity), and one of them would outweigh weeks of real values
+        # in any error or sum. Its mem_util is missing, as in a gap.
+        with np.errstate(invalid='ignore'):
+            over = mem > 100.0
+        if over.any():
+            rows, cols = np.nonzero(over)
+            report.repair('over_capacity', len(rows), [
+                base.Where(names[r], None, 'mem_util %.0f %% at %s' % (
+                    mem[r, c], base.format_time(f.start + c * f.step,
+                                                True)))
+                for r, c in zip(rows[:3], cols[:3])])
+            mem[over] = np.nan
         values = np.concatenate(
             [v[:, :_MEM_USE + 1], mem[:, None, :], v[:, _MEM_USE + 1:]],
             axis=1)

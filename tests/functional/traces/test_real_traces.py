@@ -78,6 +78,11 @@ class TestRealTraces(base.TestCase):
         self.assertLess(gaps, 0.06)
         cpu = trace.read(resources=['1'], metrics=['cpu_util']).values
         self.assertLess(float(np.nanmax(cpu)), 100.5)
+        # A few corrupt memory samples (use above what the VM was given)
+        # are dropped, and no utilisation above 100 % is left.
+        self.assertGreater(report.repairs['over_capacity']['count'], 0)
+        mem = trace.read(metrics=['mem_util']).values
+        self.assertLessEqual(float(np.nanmax(mem)), 100.0)
 
     def test_azure(self):
         path = self._find('azure_v1_100vms.tar.xz',

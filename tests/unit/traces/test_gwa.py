@@ -193,6 +193,22 @@ class TestGwaBadInput(tbase.TraceTestCase):
         self.assertIn(path + ':3', err)
         self.assertIn('cpu_usage_mhz is -250', err)
 
+    def test_memory_above_capacity_is_missing(self):
+        # 4096 KB given: 4096 KB used is 100 %, 9000 KB is corrupt.
+        folder, path = self._one([gwa_row(T0, mem=4096.0),
+                                  gwa_row(T0 + 300, mem=9000.0),
+                                  gwa_row(T0 + 600, mem=2048.0)])
+        report, trace, err = self._both(folder, 'over_capacity')
+        f = trace.read()
+        mem = f.series('1', 'mem_util')
+        np.testing.assert_allclose([100.0, 50.0], mem[[0, 2]])
+        self.assertTrue(np.isnan(mem[1]))
+        # The raw usage is kept; only the impossible share is dropped.
+        self.assertEqual(9000.0, f.series('1', 'mem_usage_kib')[1])
+        self.assertEqual(1, report.repairs['over_capacity']['count'])
+        self.assertIn('mem_util 220 %', err)
+        self.assertIn('memory use above the memory the VM was given', err)
+
     def test_truncated_last_line(self):
         text = gwa_text([gwa_row(T0), gwa_row(T0 + 300, util=7)])
         text += gwa_row(T0 + 600)[:25]
