@@ -220,7 +220,7 @@ class Policy(metaclass=abc.ABCMeta):
 
         Asked at every tick between two scheduled audits, with what the
         past shows: ``last`` (V,), the VMs' demand at tick ``tick - 1``,
-        and ``vm_host`` (V,), their hosts (read-only). None by default.
+        and ``vm_host`` (V,), their hosts (read-only). False by default.
         """
         return False
 
