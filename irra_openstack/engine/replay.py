@@ -220,7 +220,8 @@ class Policy(metaclass=abc.ABCMeta):
 
         Asked at every tick between two scheduled audits, with what the
         past shows: ``last`` (V,), the VMs' demand at tick ``tick - 1``,
-        and ``vm_host`` (V,), their hosts (read-only). False by default.
+        and ``vm_host`` (V,), their hosts (read-only views, valid during the
+        call). False by default.
         """
         return False
 
@@ -376,7 +377,7 @@ def simulate(workload, cluster, policy, placement, warmup=0,
             pending = start_moves(pending, now)
         audit = (t - warmup) % policy.audit_steps == 0
         if not audit and policy.early_audit(
-                t, _readonly(cpu[:, t - 1]), _readonly(host.copy())):
+                t, _readonly(cpu[:, t - 1]), _readonly(host)):
             audit = True
             out['early_audits'] += 1
         if audit:

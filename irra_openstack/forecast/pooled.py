@@ -237,12 +237,12 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         kept, so a caller may change its array between two forecasts.
         """
         box = self._cycle_box
-        key = (id(history), int(end))
-        if box is not None and key in box and box[key][0] is history:
-            return box[key][1]
+        kept = box.get(int(end)) if box is not None else None
+        if kept is not None and kept[0] is history:
+            return kept[1]
         cycles = features.detect_cycles(history[:, :end], period)
         if box is not None:
-            box[key] = (history, cycles)
+            box[int(end)] = (history, cycles)
         return cycles
 
     def _fit_model(self, history, start):
