@@ -95,6 +95,7 @@ class AutoForecaster(base.Forecaster):
         if self.blend:
             self.names.append(BLEND)
         self.margin = float(margin)
+        self.seed = int(seed)
         #: Index of the chosen candidate per series, after fit.
         self.choice = None
         self._residuals = None
@@ -132,10 +133,13 @@ class AutoForecaster(base.Forecaster):
                 return i
         return None
 
-    def _all_paths(self, history, origins, which=None, band=False):
+    def _all_paths(self, history, origins, which=None, band=False,
+                   series=None):
         """Paths of the candidates (all, or the indexes ``which``).
 
         The pooled candidates share one build of the feature rows.
+
+        :param series: indexes of the series to forecast; all by default.
 
         :returns: ``(paths, w_lo, w_hi)``: a dict index -> (S, n, H), and
             the band of :meth:`_band_source` (None without one, or when
@@ -154,12 +158,13 @@ class AutoForecaster(base.Forecaster):
         paths = {}
         for i in need:
             if i not in pooled_idx:
-                paths[i] = self.candidates[i]._paths(history, origins)
+                paths[i] = self.candidates[i]._paths_band(
+                    history, origins, series=series)[0]
         w_lo = w_hi = None
         if pooled_idx:
             from irra_openstack.forecast import pooled
 
-            n_series = history.shape[0]
+            n_series = history.shape[0] if series is None else len(series)
             shape = (n_series, len(origins), self.horizon)
             for i in pooled_idx:
                 paths[i] = np.full(shape, np.nan)
@@ -168,7 +173,7 @@ class AutoForecaster(base.Forecaster):
                 w_hi = np.full(shape, np.nan)
             first = self.candidates[pooled_idx[0]]
             for i0, i1, X, h, last, scale in first.iter_rows(
-                    history, np.asarray(origins, dtype=np.int64)):
+                    history, np.asarray(origins, dtype=np.int64), series):
                 for i in pooled_idx:
                     y, lo, hi = self.candidates[i].predict_rows(
                         X, h, last, scale, band=i == src)
@@ -239,17 +244,22 @@ class AutoForecaster(base.Forecaster):
         n_series, length = history.shape
         origins = self._origins(length)
         n_names = len(self.names)
-        shape = (n_series, origins.size, self.horizon)
+        # Many series: the back-test runs on a sample of them (see
+        # pooled.backtest_series), and the others keep the default.
+        sample = self._backtest_series(n_series) if origins.size else None
+        tested = history if sample is None else history[sample]
+        n_tested = tested.shape[0]
+        shape = (n_tested, origins.size, self.horizon)
         if origins.size:
             target = origins[:, None] + np.arange(self.horizon)[None, :]
             inside = target < length
             actual = np.full(shape, np.nan)
-            actual[:, inside] = history[:, target[inside]]
+            actual[:, inside] = tested[:, target[inside]]
             paths, w_lo, w_hi = self._all_paths(history, origins,
-                                                band=True)
+                                                band=True, series=sample)
         else:
             w_lo = w_hi = None
-        mae = np.full((n_names, n_series), np.inf)
+        mae = np.full((n_names, n_tested), np.inf)
         residuals = {}
         for i in range(n_names):
             if not origins.size:
@@ -269,7 +279,6 @@ class AutoForecaster(base.Forecaster):
         choice = np.argmin(score, axis=0)
         # No back-test at all: the default candidate.
         choice = np.where(np.isfinite(score).any(axis=0), choice, default)
-        self.choice = choice
         chosen = np.empty(shape)
         chosen_point = np.empty(shape)
         for i in range(n_names):
@@ -278,6 +287,17 @@ class AutoForecaster(base.Forecaster):
                 chosen[mask] = residuals[i][mask]
                 if origins.size:
                     chosen_point[mask] = paths[i][mask]
+        if sample is not None:
+            full = np.full(n_series, default)
+            full[sample] = choice
+            choice = full
+            chosen, chosen_point, w_lo, w_hi = (
+                None if a is None else base._spread(a, sample, n_series)
+                for a in (chosen, chosen_point, w_lo, w_hi))
+            shape = (n_series,) + shape[1:]
+            LOG.info('auto: %d series, back-tested on a sample of %d',
+                     n_series, sample.size)
+        self.choice = choice
         counts = np.bincount(choice, minlength=n_names)
         LOG.info('auto: %s', ', '.join(
             '%s %d' % (n, k) for n, k in zip(self.names, counts) if k))
@@ -306,16 +326,24 @@ class AutoForecaster(base.Forecaster):
                 return self.names.index(name)
         return 0
 
-    def _paths_band(self, history, origins):
+    def _backtest_series(self, n_series):
+        from irra_openstack.forecast import pooled
+
+        return pooled.backtest_series(self, n_series)
+
+    def _paths_band(self, history, origins, series=None):
         n_series = history.shape[0]
         self._share(history, self._start)
         choice = self.choice
         if choice is None or choice.shape[0] != n_series:
             choice = np.full(n_series, self._default_index())
+        if series is not None:
+            choice = choice[series]
         used = np.unique(choice)
         paths, w_lo, w_hi = self._all_paths(history, origins, which=used,
-                                            band=self._has_band())
-        out = np.full((n_series, len(origins), self.horizon), np.nan)
+                                            band=self._has_band(),
+                                            series=series)
+        out = np.full((choice.size, len(origins), self.horizon), np.nan)
         for i in used:
             mask = choice == i
             out[mask] = paths[i][mask]

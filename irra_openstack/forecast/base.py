@@ -273,8 +273,11 @@ class Forecaster(plugins.Plugin):
             has nothing to go on (no finite value before ``o``).
         """
 
-    def _paths_band(self, history, origins):
+    def _paths_band(self, history, origins, series=None):
         """Point forecasts and, when the model has one, their band.
+
+        :param series: indexes of the series to forecast (rows of
+            ``history``); all by default.
 
         :returns: ``(paths, w_lo, w_hi)``, each (series, n, horizon):
             the paths of :meth:`_paths`, and the half-widths of the
@@ -284,7 +287,13 @@ class Forecaster(plugins.Plugin):
             :class:`.conformal.NormalisedCalibrator` (scaled row by row),
             otherwise by :class:`.conformal.ConformalCalibrator`.
         """
+        if series is not None:
+            history = history[series]
         return self._paths(history, origins), None, None
+
+    def _backtest_series(self, n_series):
+        """Series the calibration back-test runs on; None for all."""
+        return None
 
     def _fit_model(self, history, start):
         """Learn parameters from ``history``; baselines have none.
@@ -500,7 +509,13 @@ class Forecaster(plugins.Plugin):
         origins = self._origins(length)
         w_lo = w_hi = None
         if origins.size:
-            paths, w_lo, w_hi = self._paths_band(history, origins)
+            sample = self._backtest_series(n_series)
+            paths, w_lo, w_hi = self._paths_band(history, origins,
+                                                 series=sample)
+            if sample is not None:
+                paths, w_lo, w_hi = (
+                    None if a is None else _spread(a, sample, n_series)
+                    for a in (paths, w_lo, w_hi))
             target = origins[:, None] + np.arange(self.horizon)[None, :]
             inside = target < length
             actual = np.full((n_series,) + target.shape, np.nan)
@@ -624,6 +639,13 @@ def _finite(name, value):
         raise ForecastError(reason="%s must be a finite number, got %r"
                             % (name, value))
     return number
+
+
+def _spread(values, series, n_series):
+    """(len(series), ...) rows into an (n_series, ...) array, NaN else."""
+    out = np.full((n_series,) + values.shape[1:], np.nan)
+    out[series] = values
+    return out
 
 
 def from_conf(conf, name=None, floor=None, cold_start=0.0):

@@ -58,6 +58,9 @@ MIN_ORIGINS = 4
 #: series are cheap, and a small data set is where a bigger model helps
 #: most.
 SMALL_SERIES = 1000
+#: Most rows of a back-test on a sample of the series (see
+#: :func:`backtest_series`).
+SAMPLE_ROWS = 150000
 MAX_BOOST = 3.0
 #: Values of ``refit``.
 REFIT = ('auto', 'always', 'never')
@@ -68,14 +71,52 @@ def capped_origins(forecaster, origins, n_series):
 
     The most recent origin is kept and the others spread evenly; at least
     :data:`MIN_ORIGINS` (series with fewer residuals than ``min_residuals``
-    borrow the pooled interval, see :mod:`.conformal`).
+    borrow the pooled interval, see :mod:`.conformal`). When the back-test
+    runs on a sample of the series (:func:`backtest_series`), the budget
+    is :data:`SAMPLE_ROWS` over the sample instead.
     """
-    most = max(MIN_ORIGINS, BACKTEST_ROWS // max(
-        1, n_series * forecaster.horizon))
+    sample = _sample_size(forecaster, n_series)
+    if sample is None:
+        most = BACKTEST_ROWS // max(1, n_series * forecaster.horizon)
+    else:
+        most = SAMPLE_ROWS // max(1, sample * forecaster.horizon)
+    most = max(MIN_ORIGINS, most)
     if origins.size <= most:
         return origins
     return np.unique(np.round(np.linspace(
         origins[0], origins[-1], most)).astype(np.int64))
+
+
+def _sample_size(forecaster, n_series):
+    """Series of the sampled back-test, or None for all of them."""
+    per_series = BACKTEST_ROWS // max(1, n_series * forecaster.horizon)
+    if per_series >= forecaster.min_residuals:
+        return None
+    sample = SAMPLE_ROWS // max(
+        1, forecaster.min_residuals * forecaster.horizon)
+    return None if sample >= n_series else max(1, sample)
+
+
+def backtest_series(forecaster, n_series):
+    """Which series the calibration back-test runs on (None: all).
+
+    With so many series that the back-test budget (:data:`BACKTEST_ROWS`)
+    cannot give each of them ``min_residuals`` residuals per horizon step,
+    no series could get an interval of its own: they all borrow the
+    pooled one (see :mod:`.conformal`). The pooled interval does not need
+    every series, so the back-test then runs on a random sample of them
+    (fixed by the forecaster's seed), with enough origins each for
+    ``min_residuals`` residuals, within :data:`SAMPLE_ROWS` rows: more
+    points in time and a quarter of the rows. The series outside the
+    sample keep the default model (see :mod:`.auto`).
+
+    :returns: a sorted int array of series indexes, or None.
+    """
+    sample = _sample_size(forecaster, n_series)
+    if sample is None:
+        return None
+    rng = np.random.default_rng(getattr(forecaster, 'seed', 0))
+    return np.sort(rng.choice(n_series, sample, replace=False))
 
 
 _CONTROLLER = []
@@ -358,20 +399,25 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
                             history.shape[1]), np.nan)
         return exog
 
-    def iter_rows(self, history, origins):
+    def iter_rows(self, history, origins, series=None):
         """Feature rows of every (series, origin, step), in chunks.
 
         Yields ``(i, j, X, h, last, scale)`` for the origins ``i:j``;
         the rows are in (origin, series, step) order.
+
+        :param series: indexes of the series (rows of ``history``) to
+            build the rows of; all by default.
         """
-        n_series = history.shape[0]
+        series = (np.arange(history.shape[0]) if series is None
+                  else np.asarray(series, dtype=np.int64))
+        n_series = series.size
         horizon = self.horizon
         exog = self._exog_for(history)
         design = self._new_design(self._start,
                                   0 if exog is None else exog.shape[1])
         per_origin = n_series * horizon
         chunk = max(1, _PREDICT_CHUNK // max(per_origin, 1))
-        s_grid = np.repeat(np.arange(n_series), horizon)
+        s_grid = np.repeat(series, horizon)
         h_grid = np.tile(np.arange(horizon), n_series)
         # Measured once, before the earliest origin: no chunk sees data
         # after any of the origins.
@@ -423,8 +469,11 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
             z = np.zeros(X.shape[0])
         return last + scale * z, w_lo, w_hi
 
-    def _paths_band(self, history, origins):
-        n_series = history.shape[0]
+    def _backtest_series(self, n_series):
+        return backtest_series(self, n_series)
+
+    def _paths_band(self, history, origins, series=None):
+        n_series = history.shape[0] if series is None else len(series)
         origins = np.asarray(origins, dtype=np.int64)
         horizon = self.horizon
         shape = (n_series, origins.size, horizon)
@@ -434,7 +483,8 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         w_hi = np.full(shape, np.nan) if band else None
         if n_series == 0 or origins.size == 0:
             return out, w_lo, w_hi
-        for i, j, X, h, last, scale in self.iter_rows(history, origins):
+        for i, j, X, h, last, scale in self.iter_rows(history, origins,
+                                                      series):
             y, lo, hi = self.predict_rows(X, h, last, scale, band=band)
             out[:, i:j] = _to_paths(y, j - i, n_series, horizon)
             if band:
