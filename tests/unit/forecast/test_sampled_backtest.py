@@ -32,6 +32,14 @@ def seasonal_and_walks(n_series, days=20, seed=0):
     return values
 
 
+def _naive_auto():
+    """auto choosing between naive and seasonal naive (fast)."""
+    return auto.AutoForecaster(STEP, HORIZON,
+                               candidates=('naive', 'seasonal_naive'),
+                               season=DAY, min_residuals=10,
+                               calibration_window=5 * DAY)
+
+
 class BacktestSeriesTest(base.TestCase):
 
     def _forecaster(self, **kwargs):
@@ -94,10 +102,7 @@ class AutoSampleTest(base.TestCase):
 
     def test_only_sampled_series_are_chosen_by_back_test(self):
         values = seasonal_and_walks(40)
-        f = auto.AutoForecaster(STEP, HORIZON,
-                                candidates=('naive', 'seasonal_naive'),
-                                season=DAY, min_residuals=10,
-                                calibration_window=5 * DAY)
+        f = _naive_auto()
         with _budgets(1000, 400):
             # 1000 // (40 * 4) = 6 < 10: a sample of 400 // 40 = 10.
             sample = pooled.backtest_series(f, 40)
@@ -117,6 +122,20 @@ class AutoSampleTest(base.TestCase):
         fc = f.predict(values, 0)
         self.assertTrue(np.isfinite(fc.lower).all())
         self.assertTrue(np.isfinite(fc.upper).all())
+        self.assertTrue((fc.lower <= fc.upper).all())
+
+    def test_a_silent_sample_still_gives_every_series_an_interval(self):
+        values = seasonal_and_walks(40)
+        f = _naive_auto()
+        with _budgets(1000, 400):
+            sample = pooled.backtest_series(f, 40)
+            # Every sampled series stops reporting before the back-test:
+            # it has no residual at all.
+            values[sample, -6 * DAY:] = np.nan
+            f.fit(values, 0)
+            fc = f.predict(values, 0)
+        for a in (fc.point, fc.lower, fc.upper):
+            self.assertTrue(np.isfinite(a).all())
         self.assertTrue((fc.lower <= fc.upper).all())
 
 
