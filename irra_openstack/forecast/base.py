@@ -465,7 +465,9 @@ class Forecaster(plugins.Plugin):
             raise ForecastError(
                 reason="history must have shape (series, steps), got %s"
                 % (history.shape,))
-        history[~np.isfinite(history)] = np.nan
+        bad = ~np.isfinite(history)
+        if bad.any():
+            np.copyto(history, np.nan, where=bad)
         return history
 
     def _check_exog(self, exog, history):

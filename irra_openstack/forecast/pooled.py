@@ -61,6 +61,9 @@ SMALL_SERIES = 1000
 #: Most rows of a back-test on a sample of the series (see
 #: :func:`backtest_series`).
 SAMPLE_ROWS = 150000
+#: Fewest training rows per series: with more series than ``max_rows``
+#: over this, the rows come from a random subset of the series.
+ROWS_PER_SERIES = 30
 MAX_BOOST = 3.0
 #: Values of ``refit``.
 REFIT = ('auto', 'always', 'never')
@@ -269,22 +272,42 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         finally:
             self._cycle_box = None
 
-    def _cycles(self, history, end, period):
+    def _cycles(self, history, end, period, series=None):
         """:func:`.features.detect_cycles` of ``history[:, :end]``.
 
         In a fit, the training rows and the calibration back-test (whose
         first origin is the end of the training part) need the same
-        cycles: they are measured once per fit. Outside a fit nothing is
-        kept, so a caller may change its array between two forecasts.
+        cycles: they are measured once per fit, for the series asked
+        (``series``, all by default) and kept for the next caller, which
+        may ask for others. Outside a fit nothing is kept, so a caller
+        may change its array between two forecasts.
+
+        :returns: ``(cycle, strength)`` for every series of ``history``;
+            those not asked for (and not measured before) have none.
         """
+        n_series = history.shape[0]
         box = self._cycle_box
         kept = box.get(int(end)) if box is not None else None
-        if kept is not None and kept[0] is history:
-            return kept[1]
-        cycles = features.detect_cycles(history[:, :end], period)
-        if box is not None:
-            box[int(end)] = (history, cycles)
-        return cycles
+        if kept is None or kept[0] is not history:
+            kept = (history,
+                    np.zeros((n_series, features.CYCLES), dtype=np.int64),
+                    np.zeros((n_series, features.CYCLES)),
+                    np.zeros(n_series, dtype=bool))
+            if box is not None:
+                box[int(end)] = kept
+        _, cycle, strength, done = kept
+        todo = np.flatnonzero(~done) if series is None else np.setdiff1d(
+            np.asarray(series, dtype=np.int64), np.flatnonzero(done))
+        if todo.size:
+            # Only the last days the cycles are measured on.
+            first = max(0, int(end) - features.CYCLE_DAYS * period)
+            window = history[:, first:int(end)]
+            if todo.size < n_series:
+                window = window[todo]
+            c, st = features.detect_cycles(window, period)
+            cycle[todo], strength[todo] = c, st
+            done[todo] = True
+        return cycle, strength
 
     def _fit_model(self, history, start):
         self._n_now = history.shape[0]
@@ -341,13 +364,29 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         first = self._warmup()
         if self.train_window:
             first = max(first, end - self.train_window)
-        s, o, h = features.sample_rows(history.shape[0], end, self.horizon,
-                                       first, rng, self.train_rows(),
-                                       last=end)
+        n_rows = self.train_rows()
+        # Many series: the rows come from a random subset of them, at
+        # least ROWS_PER_SERIES each, so the features (running sums over
+        # each series' whole history) cost what the rows need.
+        n_series = history.shape[0]
+        pick = None
+        if n_series * ROWS_PER_SERIES > n_rows:
+            pick = np.sort(rng.choice(
+                n_series, max(1, n_rows // ROWS_PER_SERIES),
+                replace=False))
+        s, o, h = features.sample_rows(
+            n_series if pick is None else pick.size, end, self.horizon,
+            first, rng, n_rows, last=end)
         # The training rows share the cycles of the whole training part.
-        cycles = self._cycles(history, end, design.period)
-        X, last, scale = design.rows(history, s, o, h, self._exog,
-                                     cycles=cycles)
+        cycle, strength = self._cycles(history, end, design.period,
+                                       series=pick)
+        exog = self._exog
+        if pick is not None:
+            history = history[pick]
+            exog = None if exog is None else exog[pick]
+            cycle, strength = cycle[pick], strength[pick]
+        X, last, scale = design.rows(history, s, o, h, exog,
+                                     cycles=(cycle, strength))
         z = design.targets(history, s, o, h, last, scale)
         ok = np.isfinite(z)
         return X[ok], z[ok], h[ok]
@@ -423,7 +462,8 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         # after any of the origins.
         cycles = self._cycles(
             history, int(origins.min()) if origins.size else
-            history.shape[1], design.period)
+            history.shape[1], design.period,
+            series=None if series.size == history.shape[0] else series)
         for i in range(0, origins.size, chunk):
             sub = origins[i:i + chunk]
             s = np.tile(s_grid, sub.size)

@@ -1,5 +1,7 @@
 """The training budget for few series, and the seasonal-median feature."""
 
+from unittest import mock
+
 import numpy as np
 
 from irra_openstack.forecast import base as fbase
@@ -136,3 +138,48 @@ class RidgeEmptyColumnTest(base.TestCase):
         self.assertEqual(1.0, f._std[2])
         pred = f._predict_z(X, np.zeros(200, dtype=np.int64))
         self.assertLess(np.abs(pred - z).mean(), 0.05)
+
+
+class TrainingSeriesTest(base.TestCase):
+    """With many series, the training rows come from a subset of them."""
+
+    def _fit(self, n_series, max_rows):
+        rng = np.random.default_rng(1)
+        t = np.arange(12 * DAY)
+        history = 50 + 10 * np.sin(2 * np.pi * t / DAY) + rng.normal(
+            0, 1.0, (n_series, t.size))
+        f = gbm.GBMForecaster(STEP, 4, max_rows=max_rows, max_iter=20,
+                              small_series=0, min_residuals=10)
+        built = []
+        real = features.Design.rows
+
+        def rows(design, hist, series, *args, **kwargs):
+            built.append((hist.shape[0], np.unique(series).size))
+            return real(design, hist, series, *args, **kwargs)
+
+        with mock.patch.object(features.Design, 'rows', rows):
+            f.fit(history, 0)
+            fc = f.predict(history, 0)
+        return built, fc
+
+    def test_rows_of_a_subset_of_many_series(self):
+        # 3000 rows, 30 per series: 100 of the 150 series.
+        built, fc = self._fit(150, 3000)
+        self.assertEqual(30, pooled.ROWS_PER_SERIES)
+        # The training rows are built on the 100 series only, and draw on
+        # most of them.
+        self.assertEqual(100, built[0][0])
+        self.assertGreater(built[0][1], 90)
+        # Every series is forecast, from its own history.
+        self.assertEqual(150, built[-1][1])
+        self.assertTrue(np.isfinite(fc.point).all())
+        self.assertTrue(np.isfinite(fc.lower).all())
+        self.assertTrue((fc.lower <= fc.upper).all())
+        err = np.abs(fc.point - (50 + 10 * np.sin(
+            2 * np.pi * (12 * DAY + np.arange(4)) / DAY)))
+        self.assertLess(np.median(err), 2.0)
+
+    def test_all_series_while_they_have_rows_enough(self):
+        built, _ = self._fit(100, 3000)
+        self.assertEqual(100, built[0][0])
+        self.assertEqual(100, built[0][1])

@@ -152,12 +152,19 @@ class CyclesOncePerFitTest(base.TestCase):
     """The cycles before the back-test are measured once per fit."""
 
     def _ends(self, call, history):
-        """Lengths of the histories whose cycles ``call`` measured."""
+        """Ends of the histories whose cycles ``call`` measured.
+
+        Only the last days before the end are measured: the end is found
+        by the last column of what was measured.
+        """
         ends = []
         real = features.detect_cycles
 
         def counting(hist, period):
-            ends.append(hist.shape[1])
+            self.assertLessEqual(hist.shape[1],
+                                 features.CYCLE_DAYS * period)
+            ends.extend(t + 1 for t in range(history.shape[1])
+                        if np.array_equal(history[:, t], hist[:, -1]))
             return real(hist, period)
 
         with mock.patch.object(features, 'detect_cycles', counting):
@@ -189,3 +196,34 @@ class CyclesOncePerFitTest(base.TestCase):
         for _ in range(2):
             self.assertEqual([history.shape[1]],
                              self._ends(fc.predict, history))
+
+
+class CyclesOfSomeSeriesTest(base.TestCase):
+    """In a fit, the cycles are measured only for the series asked."""
+
+    def test_measured_once_each_as_asked(self):
+        history = spikes(6, 10 * DAY, 12, seed=5)
+        fc = gbm.GBMForecaster(STEP, 12)
+        fc._cycle_box = {}
+        measured = []
+        real = features.detect_cycles
+
+        def counting(hist, period):
+            measured.append(hist.shape[0])
+            return real(hist, period)
+
+        end = 9 * DAY
+        want = real(history[:, :end], DAY)
+        with mock.patch.object(features, 'detect_cycles', counting):
+            cycle, strength = fc._cycles(history, end, DAY, series=[1, 4])
+            # The others have none yet.
+            self.assertTrue((cycle[[0, 2, 3, 5]] == 0).all())
+            np.testing.assert_array_equal(want[0][[1, 4]], cycle[[1, 4]])
+            # Asked again with more: only the new ones are measured.
+            cycle, strength = fc._cycles(history, end, DAY,
+                                         series=[0, 1, 4])
+            cycle, strength = fc._cycles(history, end, DAY)
+        self.assertEqual([2, 1, 3], measured)
+        np.testing.assert_array_equal(want[0], cycle)
+        np.testing.assert_allclose(want[1], strength)
+        self.assertTrue((cycle[:, 0] == 12).all(), cycle)
