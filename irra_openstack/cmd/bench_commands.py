@@ -42,17 +42,31 @@ class BenchCommands:
     @common.args('--methods', default=None, metavar='A,B',
                  help='Comma-separated subset of irra, naive, '
                       'seasonal_naive, ets, gbm_uncalibrated.')
+    @common.args('--no-inputs', dest='inputs', action='store_false',
+                 default=True,
+                 help='Forecast the metric from its own history only. By '
+                      'default irra also takes the inputs the service '
+                      'gives it: for memory, the CPU use of the same VM '
+                      '(when the trace has it and [planning] '
+                      'cpu_as_memory_input is true).')
     @common.args('--json', dest='json_out', default=None, metavar='OUT',
                  help='Also write the result to this JSON file.')
     def forecast(self, trace, fmt='auto', metric='cpu', horizon=12,
                  level=0.9, test_frac=0.3, series=None, seed=0, tile=None,
-                 stride=None, ets_sample=200, methods=None, json_out=None):
+                 stride=None, ets_sample=200, methods=None, inputs=True,
+                 json_out=None):
         """Score irra's forecaster against the baselines on a trace."""
         from irra_openstack.forecast import base
         from irra_openstack.forecast import bench
 
         values, start, step, epoch_known, _names = bench.load_series(
             trace, fmt, metric, series=series, seed=seed, tile=tile)
+        exog = None
+        if inputs:
+            exog = bench.load_inputs(
+                trace, fmt, bench.service_inputs(
+                    metric, self.conf.planning.cpu_as_memory_input),
+                series=series, seed=seed, tile=tile)
         fc = self.conf.forecast
 
         def make_irra():
@@ -74,7 +88,7 @@ class BenchCommands:
                                make_irra, level=level, test_frac=test_frac,
                                stride=stride, ets_sample=ets_sample,
                                seed=seed, methods=methods,
-                               progress=progress)
+                               progress=progress, inputs=exog)
         result['trace'] = str(trace)
         result['metric'] = bench.METRICS.get(metric, metric)
         text = json.dumps(result, indent=2, sort_keys=True)

@@ -121,6 +121,8 @@ class PlanningCycle:
     :param cpu_metric: metric of CPU use in % of the VM's vCPUs.
     :param memory_metric: metric of memory use, in MB, or in % of the VM's
         RAM when its unit is ``%``.
+    :param cpu_as_memory_input: forecast memory with the VM's CPU use
+        as an exogenous input.
     :param automation_level: the plan API's level of stored plans.
     :param constraints: the wave scheduler's
         :class:`~irra_openstack.optimizer.waves.WaveConstraints`, or None
@@ -135,6 +137,7 @@ class PlanningCycle:
                  region_problem=None, history=86400, threshold=0.8,
                  cpu_metric='cpu_util', memory_metric='mem_used',
                  automation_level='manual', project_id=None,
+                 cpu_as_memory_input=True,
                  constraints=None, maintenance_windows=(), store_empty=False,
                  rebalancer_options=None, scheduler_options=None,
                  clock=time.time):
@@ -167,6 +170,7 @@ class PlanningCycle:
         self.threshold = thr
         self.cpu_metric = cpu_metric
         self.memory_metric = memory_metric
+        self.cpu_as_memory_input = bool(cpu_as_memory_input)
         self.automation_level = automation_level
         self.project_id = project_id
         self.constraints = constraints
@@ -221,8 +225,12 @@ class PlanningCycle:
         """``{metric: Forecast}`` of every VM series of ``frame``."""
         out = {}
         for metric in (self.cpu_metric, self.memory_metric):
+            inputs = ([self.cpu_metric] if metric == self.memory_metric and
+                      self.cpu_as_memory_input else [])
+            have = [m for m in inputs if m in frame.metrics]
             out[metric] = self.forecaster.predict_frame(
-                frame.select(metrics=[metric]), metric)
+                frame.select(metrics=[metric] + have), metric,
+                inputs=inputs)
         return out
 
     def build_model(self, inv, frame, forecasts):
@@ -597,6 +605,7 @@ def from_conf(conf, datasource, inventory, region, plan_api=None,
         region=region, plan_api=plan_api, history=p.history,
         threshold=p.threshold, cpu_metric=p.cpu_metric,
         memory_metric=p.memory_metric,
+        cpu_as_memory_input=p.cpu_as_memory_input,
         automation_level=p.automation_level,
         maintenance_windows=sched_group.maintenance_windows,
         store_empty=p.store_empty_plans, clock=clock)

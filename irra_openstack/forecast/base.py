@@ -437,20 +437,35 @@ class Forecaster(plugins.Plugin):
                 None if w_hi is None else w_hi[:, i])
         return point, lower, upper
 
-    def predict_frame(self, frame, metric):
+    def predict_frame(self, frame, metric, inputs=()):
         """Fit and forecast one metric of a :class:`MetricFrame`.
 
         The frame's step must be this forecaster's step.
+
+        :param inputs: other metrics of the frame to use as exogenous
+            inputs of each series (its own values of them); those the
+            frame does not have are left out, and logged.
         """
         if frame.step != self.step:
             raise ForecastError(
                 reason="the frame has %ds steps but the forecaster %ds; "
                        "regrid the frame first" % (frame.step, self.step))
         history = frame.metric(metric)
+        exog = None
+        if self.uses_exog and inputs:
+            present = [m for m in inputs if m in frame.metrics and
+                       m != metric]
+            missing = [m for m in inputs if m not in frame.metrics]
+            if missing:
+                LOG.info('Forecasting %s without the input metrics %s: '
+                         'they were not collected', metric,
+                         ', '.join(missing))
+            if present:
+                exog = np.stack([frame.metric(m) for m in present], axis=1)
         self.epoch_known = bool(frame.epoch_known)
-        self.fit(history, frame.start)
+        self.fit(history, frame.start, exog=exog)
         return self.predict(history, frame.start, series=frame.resources,
-                            metric=metric)
+                            metric=metric, exog=exog)
 
     # -- helpers ----------------------------------------------------------
 

@@ -20,6 +20,11 @@ Protocol (the same for every method, in one run):
   before the test part), coverage and mean width of the interval, and the
   interval (Winkler) score.
 
+Inputs: ``irra`` may also take other metrics of the same series as
+exogenous inputs, those the service gives it (:func:`service_inputs`: for
+memory, the VM's CPU use); every forecast reads them only before its
+origin. The other methods forecast from the metric alone.
+
 Methods: ``irra`` (the configured forecaster, ``auto`` by default),
 ``naive``, ``seasonal_naive`` (one day), ``ets`` (statsmodels simple
 exponential smoothing, fitted per series; its forecast is flat at the
@@ -146,6 +151,38 @@ def load_series(trace, fmt, metric, series=None, seed=0, tile=None):
         values = values[idx]
         names = ['%s#%d' % (names[i], k) for k, i in enumerate(idx)]
     return values, frame.start, frame.step, frame.epoch_known, names
+
+
+def service_inputs(metric, cpu_as_memory_input=True):
+    """The input metrics the service forecasts ``metric`` with.
+
+    The planning cycle forecasts memory with the VM's CPU use as an input
+    (``[planning] cpu_as_memory_input``), and CPU from its own history.
+    """
+    if metric == 'memory' and cpu_as_memory_input:
+        return [METRICS['cpu']]
+    return []
+
+
+def load_inputs(trace, fmt, names, series=None, seed=0, tile=None):
+    """``(names, exog)`` of the input metrics the trace has, or None.
+
+    The same series as :func:`load_series` with the same arguments;
+    metrics the trace does not have are left out (and logged).
+    """
+    found, arrays = [], []
+    for name in names:
+        try:
+            values = load_series(trace, fmt, name, series=series,
+                                 seed=seed, tile=tile)[0]
+        except BenchError as e:
+            LOG.info('bench: without the input %s: %s', name, e)
+            continue
+        found.append(name)
+        arrays.append(values)
+    if not found:
+        return None
+    return found, np.stack(arrays, axis=1)
 
 
 def split(length, step, horizon, test_frac, stride=None):
@@ -331,12 +368,16 @@ def _z(level):
 
 def run(values, start, step, epoch_known, horizon, make_irra, level=0.9,
         test_frac=0.3, stride=None, ets_sample=DEFAULT_ETS_SAMPLE, seed=0,
-        methods=None, progress=None, floor=0.0):
+        methods=None, progress=None, floor=0.0, inputs=None):
     """Run the benchmark on ``values`` (S, T); see the module doc.
 
     :param make_irra: a callable returning the ``irra`` forecaster (built
         with this step, horizon and level).
     :param methods: names to run (default all).
+    :param inputs: None, or ``(names, exog)``: other metrics of the same
+        series, float (S, K, T), that ``irra`` takes as exogenous inputs
+        (as the service does, see :func:`service_inputs`); each origin's
+        forecast reads them only before the origin.
     :returns: the result dict (JSON-able).
     """
     # The libraries are imported before any timer starts, as statsmodels
@@ -348,6 +389,16 @@ def run(values, start, step, epoch_known, horizon, make_irra, level=0.9,
     n_series, length = values.shape
     test_start, origins = split(length, step, horizon, test_frac, stride)
     train = values[:, :test_start]
+    input_names, exog = inputs if inputs else ((), None)
+    if exog is not None:
+        exog = np.asarray(exog, dtype=np.float64)
+        if exog.ndim != 3 or exog.shape[0] != n_series or \
+                exog.shape[2] != length:
+            raise BenchError(
+                reason="inputs have shape %s, the series %s"
+                % (exog.shape, values.shape))
+        exog = np.where(np.isfinite(exog), exog, np.nan)
+    train_exog = None if exog is None else exog[:, :, :test_start]
     day = max(1, int(round(86400.0 / step)))
     methods = list(methods or ('irra', 'naive', 'seasonal_naive', 'ets',
                                'gbm_uncalibrated'))
@@ -377,14 +428,19 @@ def run(values, start, step, epoch_known, horizon, make_irra, level=0.9,
                         step, horizon, level=level, season=day,
                         floor=floor)
                 f.epoch_known = epoch_known
+                ex = train_exog if name == 'irra' else None
                 t0 = time.perf_counter()
-                f.fit(train, start)
+                f.fit(train, start, exog=ex)
                 fit_s = time.perf_counter() - t0
                 fc_model = copy.deepcopy(f)
                 t0 = time.perf_counter()
-                fc_model.predict(train, start)
+                fc_model.predict(train, start, exog=ex)
                 forecast_s = time.perf_counter() - t0
                 del fc_model
+                if ex is not None:
+                    # The rolling forecasts read the inputs of the whole
+                    # trace, each only before its origin.
+                    f._exog = f._check_exog(exog, values)
                 t0 = time.perf_counter()
                 point, lower, upper = _rolling(
                     f, values, origins, horizon, floor,
@@ -459,6 +515,7 @@ def run(values, start, step, epoch_known, horizon, make_irra, level=0.9,
         'test_start_step': int(test_start),
         'test_days': int((length - test_start) // day),
         'origins': int(origins.size),
+        'inputs': list(input_names),
         'methods': out,
     }
     if 'irra' in extra and 'ets' in extra:

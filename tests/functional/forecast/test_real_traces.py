@@ -42,8 +42,12 @@ class RealTraceCoverageTest(base.TestCase):
             self.flags(group='forecast', step=step, horizon=12 * step)
             return fbase.from_conf(self.conf, floor=0.0)
 
+        # The inputs the service gives the forecaster (for memory, the
+        # VM's CPU use).
+        inputs = bench.load_inputs(path, fmt, bench.service_inputs(metric),
+                                   series=SAMPLE, seed=0)
         result = bench.run(values, start, step, epoch, 12, make,
-                           methods=['irra'])
+                           methods=['irra'], inputs=inputs)
         coverage = result['methods']['irra']['coverage']
         self.assertGreaterEqual(coverage, 0.88, result)
         self.assertLessEqual(coverage, 0.92, result)

@@ -150,6 +150,29 @@ class CycleTest(db_base.DBTestCase):
                          result.summary['waves']['actions'])
         self.assertEqual(1, result.summary['overloaded_hosts'])
 
+    def test_memory_is_forecast_with_the_cpu_as_an_input(self):
+        from irra_openstack.forecast import ridge
+
+        seen = []
+
+        class Recording(ridge.RidgeForecaster):
+            def fit(self, history, start, exog=None):
+                seen.append(None if exog is None else exog.shape)
+                return super().fit(history, start, exog=exog)
+
+        for flag, want in ((True, [None, (8, 1, 2 * DAY)]),
+                           (False, [None, None])):
+            del seen[:]
+            fc = Recording(STEP, 12, season=DAY, floor=0.0)
+            c = self.make(forecaster=fc, cpu_as_memory_input=flag)
+            frame, _ = c.collect(self.now)
+            out = c.forecast(frame)
+            # CPU from its own history; memory with the VM's CPU use.
+            self.assertEqual(want, seen)
+            for metric in ('cpu_util', 'mem_used'):
+                self.assertEqual(metric, out[metric].metric)
+                self.assertTrue(np.isfinite(out[metric].point).all())
+
     def test_replan_from_stored_records(self):
         result = self.make().run(self.now)
         _, rows = plan_api.plan_actions(result.plan['uuid'])

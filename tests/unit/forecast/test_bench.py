@@ -68,6 +68,36 @@ class BenchTest(base.TestCase):
         self.assertEqual(4, result['test_days'])
         self.assertEqual(32, result['origins'])
 
+    def test_memory_takes_the_cpu_as_the_service_does(self):
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
+        results = []
+        for inputs in (True, False):
+            out = os.path.join(self.dir, 'mem%s.json' % inputs)
+            bench_commands.BenchCommands(self.conf).forecast(
+                trace=self.trace, fmt='irra', metric='memory', horizon=3,
+                series=5, seed=1, methods='irra,naive', inputs=inputs,
+                json_out=out)
+            with open(out) as f:
+                results.append(json.load(f))
+        self.assertEqual(['cpu_util'], results[0]['inputs'])
+        self.assertEqual([], results[1]['inputs'])
+        # The input changes irra's forecasts, and only irra's.
+        self.assertNotEqual(results[0]['methods']['irra']['mae'],
+                            results[1]['methods']['irra']['mae'])
+        self.assertEqual(results[0]['methods']['naive'],
+                         dict(results[1]['methods']['naive'],
+                              **{k: results[0]['methods']['naive'][k]
+                                 for k in ('fit_s', 'predict_s',
+                                           'forecast_s', 'peak_rss_mb')}))
+        # Turned off in the configuration, as in the service.
+        self.flags(group='planning', cpu_as_memory_input=False)
+        out = os.path.join(self.dir, 'off.json')
+        bench_commands.BenchCommands(self.conf).forecast(
+            trace=self.trace, fmt='irra', metric='memory', horizon=3,
+            series=5, seed=1, methods='naive', json_out=out)
+        with open(out) as f:
+            self.assertEqual([], json.load(f)['inputs'])
+
     def test_tile_and_memory_metric(self):
         values, start, step, epoch, names = bench.load_series(
             self.trace, 'irra', 'memory', tile=14)
