@@ -61,8 +61,8 @@ SMALL_SERIES = 1000
 #: Most rows of a back-test on a sample of the series (see
 #: :func:`backtest_series`).
 SAMPLE_ROWS = 150000
-#: Fewest training rows per series: with more series than ``max_rows``
-#: over this, the rows come from a random subset of the series.
+#: Training rows per series, on average, below which the rows come from
+#: a random subset of the series (``max_rows`` over this many of them).
 ROWS_PER_SERIES = 30
 MAX_BOOST = 3.0
 #: Values of ``refit``.
@@ -365,9 +365,9 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
         if self.train_window:
             first = max(first, end - self.train_window)
         n_rows = self.train_rows()
-        # Many series: the rows come from a random subset of them, at
-        # least ROWS_PER_SERIES each, so the features (running sums over
-        # each series' whole history) cost what the rows need.
+        # Many series: the rows come from a random subset of them,
+        # ROWS_PER_SERIES each on average, so the features (running sums
+        # over each series' whole history) cost what the rows need.
         n_series = history.shape[0]
         pick = None
         if n_series * ROWS_PER_SERIES > n_rows:
