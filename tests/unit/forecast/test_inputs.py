@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from irra_openstack.forecast import auto
 from irra_openstack.forecast import bench
 from irra_openstack.forecast import ridge
 from irra_openstack import frame as mframe
@@ -58,6 +59,22 @@ class InputsTest(base.TestCase):
         alone = self._error(())
         with_cpu = self._error(('cpu',))
         self.assertLess(with_cpu, 0.5 * alone, (with_cpu, alone))
+
+    def test_gaps_in_the_input(self):
+        cpu, mem = lagged(n_series=10)
+        cpu[:, 100:400] = np.nan        # a gap in every VM's input
+        cpu[3] = np.nan                 # a VM whose input never came
+        cpu[4, -50:] = np.inf           # a broken sample
+        for fc in (ridge.RidgeForecaster(STEP, HORIZON, season=DAY,
+                                         floor=0.0),
+                   auto.AutoForecaster(STEP, HORIZON, season=DAY,
+                                       floor=0.0, candidate_kwargs={
+                                           'gbm': {'max_iter': 10}})):
+            out = fc.predict_frame(frame(cpu, mem, 6 * DAY - 10), 'mem',
+                                   inputs=['cpu'])
+            self.assertTrue(np.isfinite(out.point).all(), fc.name)
+            self.assertTrue(np.isfinite(out.lower).all(), fc.name)
+            self.assertTrue((out.lower <= out.upper).all(), fc.name)
 
     def test_an_input_not_collected_is_left_out(self):
         with self.assertLogs('irra_openstack.forecast.base', 'INFO') as log:
