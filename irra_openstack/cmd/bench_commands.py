@@ -59,14 +59,11 @@ class BenchCommands:
         from irra_openstack.forecast import base
         from irra_openstack.forecast import bench
 
-        values, start, step, epoch_known, _names = bench.load_series(
-            trace, fmt, metric, series=series, seed=seed, tile=tile)
-        exog = None
-        if inputs:
-            exog = bench.load_inputs(
-                trace, fmt, bench.service_inputs(
-                    metric, self.conf.planning.cpu_as_memory_input),
-                series=series, seed=seed, tile=tile)
+        wanted = bench.service_inputs(
+            metric, self.conf.planning.cpu_as_memory_input) if inputs else []
+        values, start, step, epoch_known, _names, exog = bench.load(
+            trace, fmt, metric, inputs=wanted, series=series, seed=seed,
+            tile=tile)
         fc = self.conf.forecast
 
         def make_irra():

@@ -223,10 +223,13 @@ class PlanningCycle:
 
     def forecast(self, frame):
         """``{metric: Forecast}`` of every VM series of ``frame``."""
+        from irra_openstack.forecast import base as forecast_base
+
         out = {}
         for metric in (self.cpu_metric, self.memory_metric):
-            inputs = ([self.cpu_metric] if metric == self.memory_metric and
-                      self.cpu_as_memory_input else [])
+            inputs = forecast_base.input_metrics(
+                metric, self.cpu_metric, self.memory_metric,
+                self.cpu_as_memory_input)
             have = [m for m in inputs if m in frame.metrics]
             out[metric] = self.forecaster.predict_frame(
                 frame.select(metrics=[metric] + have), metric,

@@ -658,6 +658,18 @@ def _finite(name, value):
     return number
 
 
+def input_metrics(metric, cpu_metric, memory_metric, cpu_as_memory_input):
+    """The other metrics the service forecasts ``metric`` with.
+
+    Memory is forecast with the VM's CPU use as an input when
+    ``cpu_as_memory_input`` (``[planning] cpu_as_memory_input``); CPU
+    from its own history.
+    """
+    if metric == memory_metric and cpu_as_memory_input:
+        return [cpu_metric]
+    return []
+
+
 def _spread(values, series, n_series):
     """(len(series), ...) rows into an (n_series, ...) array, NaN else."""
     out = np.full((n_series,) + values.shape[1:], np.nan)

@@ -112,6 +112,20 @@ def load_series(trace, fmt, metric, series=None, seed=0, tile=None):
         importer reads (it is imported into a temporary file first).
     :returns: ``(values, start, step, epoch_known, names)``.
     """
+    return load(trace, fmt, metric, series=series, seed=seed,
+                tile=tile)[:5]
+
+
+def load(trace, fmt, metric, inputs=(), series=None, seed=0, tile=None):
+    """Read one metric of a trace, and its input metrics, in one pass.
+
+    As :func:`load_series`, plus the metrics ``inputs`` of the same series
+    (the trace is imported once for all of them); those the trace does not
+    have are left out (and logged).
+
+    :returns: ``(values, start, step, epoch_known, names, inputs)``, with
+        ``inputs`` None or ``(found names, exog (S, K, T) float64)``.
+    """
     from irra_openstack.traces import api
 
     metric_name = METRICS.get(metric, metric)
@@ -132,57 +146,48 @@ def load_series(trace, fmt, metric, series=None, seed=0, tile=None):
                 raise BenchError(
                     reason="the trace has no metric %s (it has %s)"
                     % (metric_name, ', '.join(tr.metrics)))
-            frame = tr.read(metrics=[metric_name])
+            wanted = [METRICS.get(m, m) for m in inputs]
+            found = [m for m in wanted
+                     if m in tr.metrics and m != metric_name]
+            for m in wanted:
+                if m not in tr.metrics:
+                    LOG.info('bench: without the input %s: the trace has '
+                             'no such metric', m)
+            frame = tr.read(metrics=[metric_name] + found)
     finally:
         if tmpdir:
             import shutil
 
             shutil.rmtree(tmpdir, ignore_errors=True)
-    values = frame.metric(metric_name).astype(np.float64)
     names = list(frame.resources)
-    if series and series < values.shape[0]:
+    idx = np.arange(len(names))
+    if series and series < idx.size:
         rng = np.random.default_rng(seed)
-        pick = np.sort(rng.choice(values.shape[0], series, replace=False))
-        values = values[pick]
-        names = [names[i] for i in pick]
-    if tile and tile != values.shape[0]:
-        reps = -(-tile // values.shape[0])
-        idx = np.tile(np.arange(values.shape[0]), reps)[:tile]
-        values = values[idx]
-        names = ['%s#%d' % (names[i], k) for k, i in enumerate(idx)]
-    return values, frame.start, frame.step, frame.epoch_known, names
+        idx = np.sort(rng.choice(idx.size, series, replace=False))
+        names = [names[i] for i in idx]
+    if tile and tile != idx.size:
+        reps = -(-tile // idx.size)
+        rep = np.tile(np.arange(idx.size), reps)[:tile]
+        idx = idx[rep]
+        names = ['%s#%d' % (names[i], k) for k, i in enumerate(rep)]
+    values = frame.metric(metric_name).astype(np.float64)[idx]
+    exog = None
+    if found:
+        exog = (found, np.stack([frame.metric(m).astype(np.float64)[idx]
+                                 for m in found], axis=1))
+    return (values, frame.start, frame.step, frame.epoch_known, names,
+            exog)
 
 
 def service_inputs(metric, cpu_as_memory_input=True):
     """The input metrics the service forecasts ``metric`` with.
 
-    The planning cycle forecasts memory with the VM's CPU use as an input
-    (``[planning] cpu_as_memory_input``), and CPU from its own history.
+    See :func:`.base.input_metrics` (in the benchmark's metric names).
     """
-    if metric == 'memory' and cpu_as_memory_input:
-        return [METRICS['cpu']]
-    return []
+    from irra_openstack.forecast import base
 
-
-def load_inputs(trace, fmt, names, series=None, seed=0, tile=None):
-    """``(names, exog)`` of the input metrics the trace has, or None.
-
-    The same series as :func:`load_series` with the same arguments;
-    metrics the trace does not have are left out (and logged).
-    """
-    found, arrays = [], []
-    for name in names:
-        try:
-            values = load_series(trace, fmt, name, series=series,
-                                 seed=seed, tile=tile)[0]
-        except BenchError as e:
-            LOG.info('bench: without the input %s: %s', name, e)
-            continue
-        found.append(name)
-        arrays.append(values)
-    if not found:
-        return None
-    return found, np.stack(arrays, axis=1)
+    return base.input_metrics(METRICS.get(metric, metric), METRICS['cpu'],
+                              METRICS['memory'], cpu_as_memory_input)
 
 
 def split(length, step, horizon, test_frac, stride=None):

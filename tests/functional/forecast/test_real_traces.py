@@ -35,17 +35,16 @@ class RealTraceCoverageTest(base.TestCase):
         if not os.path.exists(path):
             self.fail('%s is missing from IRRA_TRACES_DIR=%s'
                       % (name, self.dir))
-        values, start, step, epoch, _ = bench.load_series(
-            path, fmt, metric, series=SAMPLE, seed=0)
+        # With the inputs the service gives the forecaster (for memory,
+        # the VM's CPU use).
+        values, start, step, epoch, _, inputs = bench.load(
+            path, fmt, metric, inputs=bench.service_inputs(metric),
+            series=SAMPLE, seed=0)
 
         def make():
             self.flags(group='forecast', step=step, horizon=12 * step)
             return fbase.from_conf(self.conf, floor=0.0)
 
-        # The inputs the service gives the forecaster (for memory, the
-        # VM's CPU use).
-        inputs = bench.load_inputs(path, fmt, bench.service_inputs(metric),
-                                   series=SAMPLE, seed=0)
         result = bench.run(values, start, step, epoch, 12, make,
                            methods=['irra'], inputs=inputs)
         coverage = result['methods']['irra']['coverage']
