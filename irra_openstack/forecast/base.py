@@ -61,6 +61,31 @@ class ForecastError(exception.IrraError):
     msg_fmt = "Invalid forecast request: %(reason)s"
 
 
+#: Rows checked for inf at a time by :func:`_read_only_floats`.
+_CHECK_BLOCK = 1024
+
+
+def _read_only_floats(array):
+    """A read-only float64 version of ``array`` (ndim >= 1), NaN for inf.
+
+    The data is copied only when it is not float64 already or has an inf
+    to replace; otherwise this is a view. The check runs in blocks along
+    the first axis, so it never allocates a mask of the whole array.
+    """
+    if array.dtype != np.float64:
+        out = array.astype(np.float64)
+    elif any(np.isinf(array[i:i + _CHECK_BLOCK]).any()
+             for i in range(0, array.shape[0], _CHECK_BLOCK)):
+        out = array.copy()
+    else:
+        out = array.view()
+        out.setflags(write=False)
+        return out
+    np.copyto(out, np.nan, where=np.isinf(out))
+    out.setflags(write=False)
+    return out
+
+
 def _readonly(array):
     array = np.array(array, dtype=np.float64 if array.dtype.kind != 'b'
                      else bool, copy=True)
@@ -470,26 +495,34 @@ class Forecaster(plugins.Plugin):
     # -- helpers ----------------------------------------------------------
 
     def _check_history(self, history):
+        """``history`` as float (series, T), with NaN for inf.
+
+        A float64 array with no inf is not copied (a history is hundreds
+        of MB for thousands of series, and new memory is slow to touch):
+        the forecaster gets a read-only view of it, so nothing it does
+        can change the caller's data.
+        """
         history = np.asarray(history)
         if history.dtype.kind not in 'fiub':
             raise ForecastError(
                 reason="history must be numeric, got dtype %s"
                 % history.dtype)
-        history = np.array(history, dtype=np.float64, ndmin=2, copy=True)
+        if history.ndim == 1:
+            history = history[None, :]
         if history.ndim != 2:
             raise ForecastError(
                 reason="history must have shape (series, steps), got %s"
                 % (history.shape,))
-        bad = ~np.isfinite(history)
-        if bad.any():
-            np.copyto(history, np.nan, where=bad)
-        return history
+        return _read_only_floats(history)
 
     def _check_exog(self, exog, history):
         """``exog`` as float (series, K, T), or None when not used."""
         if exog is None or not self.uses_exog:
             return None
-        exog = np.array(exog, dtype=np.float64, copy=True)
+        exog = np.asarray(exog)
+        if exog.dtype.kind not in 'fiub':
+            raise ForecastError(
+                reason="exog must be numeric, got dtype %s" % exog.dtype)
         if exog.ndim == 2:
             exog = exog[:, None, :]
         if (exog.ndim != 3 or exog.shape[0] != history.shape[0] or
@@ -498,8 +531,7 @@ class Forecaster(plugins.Plugin):
                 reason="exog must have shape (series, K, steps) = (%d, K, "
                        "%d), got %s" % (history.shape[0], history.shape[1],
                                         exog.shape))
-        exog[~np.isfinite(exog)] = np.nan
-        return exog
+        return _read_only_floats(exog)
 
     def _origins(self, length):
         """Evenly spread back-test origins for a history of ``length``."""

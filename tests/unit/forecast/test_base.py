@@ -255,6 +255,63 @@ class RobustnessTest(base.TestCase):
                       'finite value in the history', lines[0])
 
 
+class HistoryCopyTest(base.TestCase):
+    """A float64 history is read in place, never written."""
+
+    def test_float_history_is_a_read_only_view(self):
+        history = noisy(3)[:, :150]      # a slice: not contiguous
+        checked = seasonal()._check_history(history)
+        self.assertTrue(np.shares_memory(history, checked))
+        self.assertFalse(checked.flags.writeable)
+        self.assertTrue(history.flags.writeable)
+
+    def test_inf_is_replaced_in_a_copy(self):
+        history = noisy(3)
+        history[1, 7] = np.inf
+        history[2, 9] = -np.inf
+        before = history.copy()
+        checked = seasonal()._check_history(history)
+        self.assertFalse(np.shares_memory(history, checked))
+        self.assertTrue(np.isnan(checked[1, 7]) and np.isnan(checked[2, 9]))
+        self.assertEqual(2, np.isnan(checked).sum())
+        np.testing.assert_array_equal(before, history)
+
+    def test_other_dtypes_are_converted(self):
+        checked = seasonal()._check_history(np.arange(12, dtype=np.int32))
+        self.assertEqual((1, 12), checked.shape)
+        self.assertEqual(np.float64, checked.dtype)
+        self.assertFalse(checked.flags.writeable)
+
+    def test_fit_and_predict_leave_the_callers_data_alone(self):
+        history = noisy(4)
+        history[0, 30:60] = NAN
+        history[1, 5] = np.inf
+        exog = noisy(4, seed=1)[:, None, :]
+        before, exog_before = history.copy(), exog.copy()
+        for name in ('ridge', 'auto'):
+            f = plugins.load('irra.forecasters', name, step=300, horizon=6,
+                             season=4)
+            f.fit(history, 0, exog=exog)
+            fc = f.predict(history, 0, exog=exog)
+            self.assertTrue(np.isfinite(fc.point).all())
+            np.testing.assert_array_equal(before, history)
+            np.testing.assert_array_equal(exog_before, exog)
+
+    def test_exog_checked(self):
+        f = plugins.load('irra.forecasters', 'ridge', step=300, horizon=6,
+                         season=4)
+        history = noisy(2)
+        exc = self.assertRaises(fbase.ForecastError, f.fit, history, 0,
+                                exog=np.full((2, 1, 200), 'a'))
+        self.assertIn('exog must be numeric', str(exc))
+        exog = np.ones((2, 1, 200))
+        exog[0, 0, 3] = -np.inf
+        checked = f._check_exog(exog, history)
+        self.assertTrue(np.isnan(checked[0, 0, 3]))
+        self.assertEqual(-np.inf, exog[0, 0, 3])
+        self.assertFalse(checked.flags.writeable)
+
+
 class PluginTest(base.TestCase):
 
     def test_load(self):
