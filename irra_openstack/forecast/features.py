@@ -448,7 +448,11 @@ def detect_cycles(history, period):
     length = window.shape[1]
     if n == 0 or most < 3 or length < 4 * most:
         return cycle, strength
-    size = 1 << int(np.ceil(np.log2(2 * length)))
+    # Zero padding to length + most + 2 already keeps the wrapped-around
+    # products out of lags 0 .. most + 1 (the only ones read), and a
+    # size with small prime factors is fast: 2,160 for a week of 5-minute
+    # steps, against 4,096 for twice the length.
+    size = _fft_size(length + most + 2)
     lags = np.arange(2, most + 1)
     for b in range(0, n, _CYCLE_BLOCK):
         part = np.asarray(window[b:b + _CYCLE_BLOCK], dtype=np.float64)
@@ -479,6 +483,13 @@ def detect_cycles(history, period):
                 c % lags[None, :] == 0)
             peak &= ~(related & ok[:, None])
     return cycle, strength
+
+
+def _fft_size(n):
+    """Smallest FFT length >= ``n`` with only small prime factors."""
+    from scipy import fft  # imported late: a heavy import
+
+    return fft.next_fast_len(int(n), real=True)
 
 
 def _sorted_quantiles(values, qs):

@@ -71,6 +71,27 @@ class DetectCyclesTest(base.TestCase):
         self.assertFalse(features.detect_cycles(
             spikes(2, 8 * 14, 3), 8)[0].any())
 
+    def test_strength_is_the_direct_autocorrelation(self):
+        # The FFT is padded to fewer than twice the window's length: the
+        # lags read must still be the plain (not wrapped) autocorrelation.
+        rng = np.random.default_rng(4)
+        for length in (7 * DAY, 7 * DAY - 5, 4 * 72 + 3):
+            values = spikes(6, length, 17, seed=length) + rng.normal(
+                0, 3, (6, length)).cumsum(axis=1) * 0.1
+            values[2, rng.random(length) < 0.3] = np.nan
+            cycle, strength = features.detect_cycles(values, DAY)
+            for s in range(6):
+                x = values[s]
+                x = np.where(np.isfinite(x), x - np.nanmean(x), 0.0)
+                for m in range(features.CYCLES):
+                    lag = cycle[s, m]
+                    if not lag:
+                        continue
+                    direct = np.dot(x[:-lag], x[lag:]) / np.dot(x, x)
+                    self.assertAlmostEqual(direct, strength[s, m],
+                                           places=9)
+            self.assertTrue((cycle[:, 0] == 17).any(), cycle)
+
     def test_rows_do_not_see_after_the_earliest_origin(self):
         # Period 12 before step 4 days, period 19 after: the rows of
         # origins at 4 days use the cycle measured before them only.
