@@ -111,3 +111,20 @@ class BenchInputsTest(base.TestCase):
         self.assertRaises(bench.BenchError, bench.run, mem, 0, STEP, True,
                           HORIZON, make, methods=['irra'],
                           inputs=(['cpu'], exog[:, :, :-1]))
+
+    def test_broken_input_samples_in_the_bench(self):
+        cpu, mem = lagged(n_series=12, days=10)
+        exog = cpu[:, None, :].copy()
+        exog[2, 0, -300:] = np.inf      # broken samples in the test part
+        exog[5, 0, 100:200] = -np.inf   # and in the training part
+        exog[7] = np.nan                # an input that never came
+        before = exog.copy()
+        result = bench.run(
+            mem, 0, STEP, True, HORIZON,
+            lambda: ridge.RidgeForecaster(STEP, HORIZON, season=DAY,
+                                          floor=0.0),
+            methods=['irra', 'naive'], inputs=(['cpu'], exog))
+        irra = result['methods']['irra']
+        self.assertTrue(np.isfinite(irra['rel_mae']))
+        self.assertTrue(0.0 < irra['coverage'] <= 1.0)
+        np.testing.assert_array_equal(before, exog)
