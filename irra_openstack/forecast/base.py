@@ -714,6 +714,11 @@ def from_conf(conf, name=None, floor=None, cold_start=0.0):
 
     Reads ``[forecast]`` (seconds, converted to steps here) and the
     plugin's own group ``[forecasters.<name>]``, registering it if needed.
+    A plugin that combines other forecasters (``auto``, with a
+    ``candidates`` option) builds each of them with the options of its
+    own group too (``[forecasters.gbm] threads`` applies to auto's gbm),
+    except its calibration window and least residuals: the candidates
+    are back-tested on the combining forecaster's window.
 
     :param name: the plugin; by default ``[forecast] forecaster``.
     """
@@ -726,29 +731,44 @@ def from_conf(conf, name=None, floor=None, cold_start=0.0):
                 reason="[forecast] %s (%ds) must be a whole multiple of "
                        "[forecast] step (%ds)"
                        % (option, getattr(fc, option), step))
-    group = plugins.register_plugin_opts(conf, NAMESPACE, name,
-                                         base=Forecaster)
-    kwargs = {}
-    if group is not None:
-        window = getattr(group, 'calibration_window', None)
-        if window is not None:
-            kwargs['calibration_window'] = window // step
-        if getattr(group, 'min_residuals', None) is not None:
-            kwargs['min_residuals'] = group.min_residuals
-        # The plugin's own options, by name (seconds -> steps for the
-        # windows).
-        cls = plugins.load_class(NAMESPACE, name, base=Forecaster)
-        for opt in cls.get_config_opts():
-            if opt.dest in ('calibration_window', 'min_residuals'):
-                continue
-            value = getattr(group, opt.dest, None)
-            if value is None:
-                continue
-            if opt.dest.endswith('_window'):
-                value = value // step
-            kwargs[opt.dest] = value
+    kwargs = _plugin_kwargs(conf, name, step)
+    candidates = kwargs.get('candidates')
+    if candidates:
+        kwargs['candidate_kwargs'] = {
+            c: _plugin_kwargs(conf, c, step, own_window=False)
+            for c in candidates}
     return plugins.load(
         NAMESPACE, name, base=Forecaster, step=step,
         horizon=fc.horizon // step, level=fc.level,
         season=fc.season // step, history=fc.history // step,
         floor=floor, cold_start=cold_start, **kwargs)
+
+
+def _plugin_kwargs(conf, name, step, own_window=True):
+    """Constructor arguments of plugin ``name`` from its option group.
+
+    Seconds become steps for the windows. Without ``own_window``, the
+    calibration window and least residuals are left out.
+    """
+    group = plugins.register_plugin_opts(conf, NAMESPACE, name,
+                                         base=Forecaster)
+    kwargs = {}
+    if group is None:
+        return kwargs
+    if own_window:
+        window = getattr(group, 'calibration_window', None)
+        if window is not None:
+            kwargs['calibration_window'] = window // step
+        if getattr(group, 'min_residuals', None) is not None:
+            kwargs['min_residuals'] = group.min_residuals
+    cls = plugins.load_class(NAMESPACE, name, base=Forecaster)
+    for opt in cls.get_config_opts():
+        if opt.dest in ('calibration_window', 'min_residuals'):
+            continue
+        value = getattr(group, opt.dest, None)
+        if value is None:
+            continue
+        if opt.dest.endswith('_window'):
+            value = value // step
+        kwargs[opt.dest] = value
+    return kwargs

@@ -9,6 +9,7 @@ import numpy as np
 from irra_openstack import exception
 from irra_openstack.forecast import base as fbase
 from irra_openstack.forecast import baselines
+from irra_openstack.forecast import pooled
 from irra_openstack import frame as mframe
 from irra_openstack import plugins
 from tests import base
@@ -342,6 +343,44 @@ class PluginTest(base.TestCase):
         self.assertEqual((288, 0.0), (f.horizon, f.floor))
         self.flags(group='forecasters.naive', calibration_window=3600)
         self.assertEqual(12, fbase.from_conf(self.conf).calibration_window)
+
+    def test_auto_candidates_read_their_own_groups(self):
+        # The service's default forecaster is auto: the options of
+        # [forecasters.gbm] and [forecasters.ridge] must reach its
+        # candidates, or an operator's setting silently does nothing.
+        f = fbase.from_conf(self.conf)
+        by_name = {c.name: c for c in f.candidates}
+        self.assertEqual(pooled.SERVICE_THREADS, by_name['gbm'].threads)
+        self.assertEqual(pooled.SERVICE_THREADS, by_name['ridge'].threads)
+        self.flags(group='forecasters.gbm', threads=3, max_iter=7,
+                   quantile_rows=500, train_window=86400,
+                   calibration_window=3600, min_residuals=50)
+        self.flags(group='forecasters.ridge', threads=0, max_rows=1234)
+        f = fbase.from_conf(self.conf)
+        by_name = {c.name: c for c in f.candidates}
+        gbm = by_name['gbm']
+        self.assertEqual((3, 7, 500, 288),
+                         (gbm.threads, gbm.max_iter, gbm.quantile_rows,
+                          gbm.train_window))
+        self.assertEqual((0, 1234), (by_name['ridge'].threads,
+                                     by_name['ridge'].max_rows))
+        # The back-test window is auto's, for every candidate.
+        for c in f.candidates:
+            self.assertEqual(f.calibration_window, c.calibration_window)
+            self.assertEqual(f.min_residuals, c.min_residuals)
+        # gbm alone reads all of its group.
+        self.flags(group='forecast', forecaster='gbm')
+        alone = fbase.from_conf(self.conf)
+        self.assertEqual((3, 12, 50), (alone.threads,
+                                       alone.calibration_window,
+                                       alone.min_residuals))
+
+    def test_auto_with_an_unknown_candidate(self):
+        plugins.register_plugin_opts(self.conf, 'irra.forecasters', 'auto')
+        self.flags(group='forecasters.auto', candidates=['naive', 'nope'])
+        exc = self.assertRaises(exception.PluginError, fbase.from_conf,
+                                self.conf)
+        self.assertIn("'nope'", str(exc))
 
     def test_from_conf_checks_multiples(self):
         self.flags(group='forecast', horizon=1000)
