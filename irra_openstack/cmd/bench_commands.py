@@ -325,9 +325,9 @@ class BenchCommands:
                  help='Objective of irra\'s and oracle\'s rebalancer: '
                       'threshold (keep every host\'s predicted upper '
                       'bound under --threshold with the fewest '
-                      'migrations) or risk (from joint scenarios of the '
-                      'VMs, the forecast plus its back-test residuals, '
-                      'make only the migrations that lower the expected '
+                      'migrations) or risk (from scenarios of the VMs\' '
+                      'demand, see --scenarios, make only the '
+                      'migrations that lower the expected '
                       'overloaded host-minutes by more than --move-cost '
                       'each; no consolidation). Default risk.')
     @common.args('--move-cost', type=float, default=1.0, metavar='MINUTES',
@@ -337,6 +337,16 @@ class BenchCommands:
                  help='With --objective risk: share of a host\'s cores '
                       'above which it counts as overloaded in the risk '
                       '(default: --overload-threshold).')
+    @common.args('--scenarios', default='floored',
+                 choices=('floored', 'residuals'),
+                 help='With --objective risk, what irra plans on: '
+                      'floored (one scenario per VM, its point forecast '
+                      'never below its demand of the last tick: a rise '
+                      'the forecast sees is planned for, a fall is not '
+                      'taken for granted) or residuals (the point '
+                      'forecast plus the back-test residuals of past '
+                      'origins, one joint scenario per origin). Default '
+                      'floored.')
     @common.args('--hysteresis-hours', type=float, default=0.0,
                  metavar='H',
                  help='With --objective risk: a VM that changed host in '
@@ -388,9 +398,10 @@ class BenchCommands:
                max_moves_per_freed_host=5.0, host_intervals=True,
                plan_time_limit=1.0, objective='risk', move_cost=1.0,
                risk_level=None, refit_hours=24.0, hysteresis_hours=0.0,
-               early_audits=False, bandwidth_gbps=1.0,
-               dirty_factor=1.3, migration_overhead=0.1,
-               overload_weight=1.0, active_weight=1.0, json_out=None):
+               early_audits=False, scenarios='floored',
+               bandwidth_gbps=1.0, dirty_factor=1.3,
+               migration_overhead=0.1, overload_weight=1.0,
+               active_weight=1.0, json_out=None):
         """Replay a trace under irra, reactive, oracle, none and Watcher."""
         from irra_openstack.engine import replay as replay_mod
         from irra_openstack.engine import replay_policies
@@ -428,7 +439,7 @@ class BenchCommands:
                         else risk_level),
             refit_steps=int(round(refit_hours * 3600.0 / step)),
             hysteresis_steps=int(round(hysteresis_hours * 3600.0 / step)),
-            early_audits=early_audits)
+            early_audits=early_audits, scenarios=scenarios)
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
             overhead_vcpu=migration_overhead)
@@ -458,6 +469,7 @@ class BenchCommands:
                                refit_hours=refit_hours,
                                hysteresis_hours=hysteresis_hours,
                                early_audits=early_audits,
+                               scenarios=scenarios,
                                start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:

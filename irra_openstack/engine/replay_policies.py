@@ -58,6 +58,13 @@ def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
 MIN_SCENARIOS = 20
 
 
+#: What irra's risk objective plans on (``scenarios`` of
+#: :class:`RebalancerPolicy`).
+FLOORED = 'floored'
+RESIDUALS = 'residuals'
+SCENARIOS = (FLOORED, RESIDUALS)
+
+
 def scenario_residuals(residuals):
     """(V, S, T) residual scenarios from back-test residuals (V, O, T).
 
@@ -160,6 +167,12 @@ class RebalancerPolicy(replay.Policy):
         fit (sooner while the history is short, see :meth:`_refit_due`),
         and forecast at every audit from the last fit; None refits at
         every audit.
+    :param scenarios: with ``risk``, what irra plans on:
+        ``'floored'``, one scenario per VM, its point forecast floored at
+        its last observed demand (a rise the forecast sees is planned
+        for, a fall is not taken for granted); or ``'residuals'``, the
+        point forecast plus the back-test residuals of past origins
+        (:func:`scenario_residuals`).
     :param early_audits: audit again, before the next scheduled audit,
         as soon as a host's actual load has left what the last plan
         expected: above the sum of its VMs' upper bounds for that tick
@@ -173,8 +186,13 @@ class RebalancerPolicy(replay.Policy):
                  fixer=None, min_freed=1, host_intervals=False,
                  max_moves_per_freed=None, objective='threshold',
                  refit_steps=None, hysteresis_steps=0,
-                 early_audits=False):
+                 early_audits=False, scenarios=FLOORED):
         super().__init__(name, audit_steps)
+        if scenarios not in SCENARIOS:
+            raise replay.ReplayError(
+                reason="scenarios must be one of %s, got %r"
+                % (', '.join(SCENARIOS), scenarios))
+        self.scenarios = scenarios
         self.early_audits = bool(early_audits)
         #: (tick, (V, T) upper bounds, (H,) limits) of the last plan.
         self._expected = None
@@ -205,9 +223,11 @@ class RebalancerPolicy(replay.Policy):
         """(V, T) upper bounds of the audit, and (V, S, T) scenarios.
 
         The scenarios are the oracle's actual future (one scenario), or
-        irra's point forecast plus the VMs' back-test residuals of the
-        same past origins (:func:`scenario_residuals`), floored at 0;
-        None with the threshold objective.
+        with ``scenarios='floored'`` irra's point forecast floored at the
+        last observed demand (one scenario), or with ``'residuals'`` its
+        point forecast plus the VMs' back-test residuals of the same past
+        origins (:func:`scenario_residuals`), floored at 0; None with the
+        threshold objective.
         """
         if self.sees_future:
             future = np.asarray(view.future)
@@ -234,6 +254,14 @@ class RebalancerPolicy(replay.Policy):
             self.fits += 1
         forecast = self.forecaster.predict(history, first * view.step)
         point = np.asarray(forecast.point)
+        if self.objective == 'risk' and self.scenarios == FLOORED:
+            # One scenario: the forecast, never below the VM's demand of
+            # the last tick (fmax: a VM without a value keeps the
+            # forecast).
+            point = np.fmax(point, history[:, -1:])
+            point = np.maximum(np.nan_to_num(point), 0.0)
+            upper = np.fmax(np.asarray(forecast.upper), point)
+            return upper, point[:, None, :]
         if self._residuals is None and (self.host_intervals or
                                         self.objective == 'risk'):
             from irra_openstack.forecast import hierarchy
@@ -398,11 +426,13 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   watcher_overrides=None, objective='risk',
                   move_cost=1.0, risk_level=1.0, refit_steps=None,
                   forecaster_kwargs=None, lead_steps=1,
-                  hysteresis_steps=0, early_audits=False):
+                  hysteresis_steps=0, early_audits=False,
+                  scenarios=FLOORED):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
     The defaults (audits every 3 steps, the risk objective with a move
-    cost of one minute, irra's ``auto`` forecaster refitted once a day)
+    cost of one minute on the floored forecast, irra's ``auto``
+    forecaster refitted once a day)
     are the ones measured on Bitbrains and PlanetLab; see
     doc/source/admin/replay.rst. irra and oracle always get the same
     optimiser settings; only the forecast they plan on differs (the
@@ -421,7 +451,8 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
         ``risk`` there is no consolidation.
     :param refit_steps: see :class:`RebalancerPolicy`; None for one day,
         0 to refit at every audit.
-    :param hysteresis_steps, early_audits: see :class:`RebalancerPolicy`.
+    :param hysteresis_steps, early_audits, scenarios: see
+        :class:`RebalancerPolicy`.
     :param forecaster_kwargs: extra arguments of irra's forecaster.
     """
     from irra_openstack.engine.peers import reactive
@@ -462,7 +493,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                                  if refit_steps is None
                                  else refit_steps or None),
                     hysteresis_steps=hysteresis_steps,
-                    early_audits=early_audits)
+                    early_audits=early_audits, scenarios=scenarios)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)

@@ -330,6 +330,7 @@ class FairnessTest(base.TestCase):
                              (p.objective, p.rebalancer.move_cost,
                               p.rebalancer.risk_level,
                               p.rebalancer.lead_steps))
+        self.assertEqual('floored', irra.scenarios)
         # auto, refitted once a day (288 steps of 5 minutes).
         irra = replay_policies.make_policies(['irra'], 300)['irra']
         self.assertEqual('auto', irra.forecaster.name)
@@ -533,7 +534,7 @@ class RebalancerPolicyTest(base.TestCase):
                                                 calibration_steps=20)
             policy = replay_policies.RebalancerPolicy(
                 name, reb, horizon=4, audit_steps=100, forecaster=fc,
-                objective='risk')
+                objective='risk', scenarios='residuals')
             replay.simulate(w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
                             warmup=50)
             (model,) = reb.models
@@ -554,6 +555,45 @@ class RebalancerPolicyTest(base.TestCase):
                                        np.broadcast_to(
                                            w.ram_mb[:, None, None],
                                            scen.shape))
+
+    def test_floored_scenario(self):
+        # The default: one scenario per VM, its point forecast, never
+        # below its demand of the last tick. Seasonal naive forecasts
+        # the value one season back: it is below the last value for the
+        # VMs that rose, and kept for those that fell.
+        season = 4
+        cpu = np.tile([[0.2, 0.9, 0.5, 0.1]], (6, 15))
+        cpu[::2] = np.tile([[0.9, 0.2, 0.1, 0.5]], (3, 15))
+        w = workload(cpu)
+        reb = StandInRebalancer()
+        fc = replay_policies.make_forecaster(300, 4, name='seasonal_naive',
+                                             season_steps=season,
+                                             calibration_steps=8)
+        policy = replay_policies.RebalancerPolicy(
+            'irra', reb, horizon=4, audit_steps=100, forecaster=fc,
+            objective='risk')
+        self.assertEqual(replay_policies.FLOORED, policy.scenarios)
+        replay.simulate(w, self.cluster, policy, [0, 0, 1, 1, 2, 2],
+                        warmup=42)
+        (model,) = reb.models
+        scen = model.samples()[..., 0]
+        self.assertEqual((6, 1, 4), scen.shape)
+        last = cpu[:, 41]
+        seasonal = cpu[:, 42:46]         # the same values, a season on
+        np.testing.assert_allclose(
+            scen[:, 0], np.maximum(seasonal, last[:, None]))
+        # Both kinds of VM are there: a forecast kept, and one floored.
+        self.assertTrue(np.any(seasonal > last[:, None]))
+        self.assertTrue(np.any(seasonal < last[:, None]))
+        self.assertTrue(np.all(model.usage_upper[:, :, 0] >=
+                               scen[:, 0] - 1e-12))
+
+    def test_unknown_scenarios(self):
+        exc = self.assertRaises(
+            replay.ReplayError, replay_policies.RebalancerPolicy, 'irra',
+            StandInRebalancer(), horizon=4, scenarios='dreams')
+        self.assertIn("scenarios must be one of floored, residuals",
+                      str(exc))
 
     def test_hysteresis_penalty(self):
         # VMs that changed host in the last 6 steps cost twice move_cost.
@@ -718,15 +758,16 @@ class LoadTest(base.TestCase):
                           '--policies', 'irra,oracle,none',
                           '--forecaster', 'naive', '--move-cost', '2',
                           '--refit-hours', '1', '--hysteresis-hours', '2',
+                          '--scenarios', 'residuals',
                           '--json', out], conf=cfg.ConfigOpts())
         self.assertEqual(0, rc)
         with open(out) as f:
             result = json.load(f)
         setup = result['setup']
-        self.assertEqual(('risk', 2.0, 1.0, 1.0, 2.0),
+        self.assertEqual(('risk', 2.0, 1.0, 1.0, 2.0, 'residuals'),
                          (setup['objective'], setup['move_cost'],
                           setup['risk_level'], setup['refit_hours'],
-                          setup['hysteresis_hours']))
+                          setup['hysteresis_hours'], setup['scenarios']))
         for name in ('irra', 'oracle', 'none'):
             self.assertIn('pingpong_migrations', result['policies'][name])
 
