@@ -367,6 +367,11 @@ class BenchCommands:
                       'while the history is short) and forecast at every '
                       'audit from the last fit; 0 refits at every audit '
                       '(default 24).')
+    @common.args('--forecaster-threads', type=int, default=2, metavar='N',
+                 help='Threads of irra\'s learned forecast models (gbm, '
+                      'ridge, and auto\'s candidates), as the service\'s '
+                      '[forecasters.gbm] threads; 0: one per core '
+                      '(default 2).')
     @common.args('--plan-time-limit', type=float, default=1.0,
                  metavar='SECONDS',
                  help='Seconds the rebalancer\'s consolidation passes may '
@@ -399,13 +404,17 @@ class BenchCommands:
                plan_time_limit=1.0, objective='risk', move_cost=1.0,
                risk_level=None, refit_hours=24.0, hysteresis_hours=0.0,
                early_audits=False, scenarios='floored',
-               bandwidth_gbps=1.0, dirty_factor=1.3,
+               forecaster_threads=2, bandwidth_gbps=1.0, dirty_factor=1.3,
                migration_overhead=0.1, overload_weight=1.0,
                active_weight=1.0, json_out=None):
         """Replay a trace under irra, reactive, oracle, none and Watcher."""
         from irra_openstack.engine import replay as replay_mod
         from irra_openstack.engine import replay_policies
 
+        if forecaster_threads < 0:
+            raise replay_mod.ReplayError(
+                reason="--forecaster-threads must be 0 (one per core) or "
+                       "more, got %d" % forecaster_threads)
         workload = replay_mod.load_workload(trace, fmt, start_day=start_day,
                                             days=days)
         step = workload.step
@@ -439,7 +448,8 @@ class BenchCommands:
                         else risk_level),
             refit_steps=int(round(refit_hours * 3600.0 / step)),
             hysteresis_steps=int(round(hysteresis_hours * 3600.0 / step)),
-            early_audits=early_audits, scenarios=scenarios)
+            early_audits=early_audits, scenarios=scenarios,
+            forecaster_threads=forecaster_threads)
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
             overhead_vcpu=migration_overhead)
@@ -467,6 +477,7 @@ class BenchCommands:
                                            if risk_level is None
                                            else risk_level),
                                refit_hours=refit_hours,
+                               forecaster_threads=forecaster_threads,
                                hysteresis_hours=hysteresis_hours,
                                early_audits=early_audits,
                                scenarios=scenarios,

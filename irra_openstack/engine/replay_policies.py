@@ -31,7 +31,7 @@ _NO_DISK = 1e6
 
 def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
                     season_steps=None, calibration_steps=None,
-                    max_origins=48, **kwargs):
+                    max_origins=48, threads=None, **kwargs):
     """A forecaster of ``horizon`` steps from the ``irra.forecasters``.
 
     Seasonal naive with a one-day season and split-conformal intervals by
@@ -40,6 +40,9 @@ def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
     :param calibration_steps: steps of the calibration back-test (one day
         by default).
     :param max_origins: most back-test origins, spread over them.
+    :param threads: threads of the plugin's learned models (its
+        ``threads`` option), or of its candidates' (``auto``); None for
+        the plugin's own default.
     :param kwargs: the plugin's own arguments.
     """
     from irra_openstack.forecast import base
@@ -47,10 +50,42 @@ def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
     day = max(1, 86400 // step)
     season = day if season_steps is None else season_steps
     window = day if calibration_steps is None else calibration_steps
+    if threads is not None:
+        kwargs = dict(kwargs)
+        for key, value in thread_kwargs(name, threads).items():
+            if isinstance(value, dict):
+                # A candidate's own arguments win over the threads.
+                for c, own in (kwargs.get(key) or {}).items():
+                    value[c] = dict(value.get(c, {}), **own)
+            kwargs[key] = value
     return plugins.load(base.NAMESPACE, name, base=base.Forecaster,
                         step=step, horizon=horizon, level=level,
                         season=season, calibration_window=window,
                         max_origins=max_origins, floor=0.0, **kwargs)
+
+
+def thread_kwargs(name, threads):
+    """Constructor arguments giving forecaster ``name`` ``threads``.
+
+    ``{'threads': n}`` for a plugin with a ``threads`` option (gbm,
+    ridge); for one that combines candidates (auto), ``candidate_kwargs``
+    for those of its default candidates that have one; else nothing.
+    """
+    from irra_openstack.forecast import base
+
+    def opts(plugin):
+        cls = plugins.load_class(base.NAMESPACE, plugin, base=base.Forecaster)
+        return {o.dest: o for o in cls.get_config_opts()}
+
+    own = opts(name)
+    if 'threads' in own:
+        return {'threads': int(threads)}
+    if 'candidates' in own:
+        per = {c: {'threads': int(threads)}
+               for c in own['candidates'].default
+               if c != name and 'threads' in opts(c)}
+        return {'candidate_kwargs': per} if per else {}
+    return {}
 
 
 #: Fewest back-test origins with a whole horizon that the risk scenarios
@@ -427,7 +462,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   move_cost=1.0, risk_level=1.0, refit_steps=None,
                   forecaster_kwargs=None, lead_steps=1,
                   hysteresis_steps=0, early_audits=False,
-                  scenarios=FLOORED):
+                  scenarios=FLOORED, forecaster_threads=None):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
     The defaults (audits every 3 steps, the risk objective with a move
@@ -454,6 +489,9 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
     :param hysteresis_steps, early_audits, scenarios: see
         :class:`RebalancerPolicy`.
     :param forecaster_kwargs: extra arguments of irra's forecaster.
+    :param forecaster_threads: threads of irra's forecaster's learned
+        models (see :func:`make_forecaster`); None for the plugins' own
+        default (one).
     """
     from irra_openstack.engine.peers import reactive
     from irra_openstack.engine.peers import watcher
@@ -481,6 +519,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                 fc = None
                 if name == 'irra':
                     fc = make_forecaster(step, horizon, name=forecaster,
+                                         threads=forecaster_threads,
                                          **(forecaster_kwargs or {}))
                 policies[name] = RebalancerPolicy(
                     name, rebalancer, horizon, audit_steps, forecaster=fc,

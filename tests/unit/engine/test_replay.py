@@ -340,6 +340,29 @@ class FairnessTest(base.TestCase):
                                               refit_steps=0)['irra']
         self.assertIsNone(every.refit_steps)
 
+    def test_forecaster_threads(self):
+        # The threads reach auto's learned candidates, or the learned
+        # model itself; a baseline has no threads to set.
+        auto = replay_policies.make_policies(
+            ['irra'], 300, forecaster_threads=2)['irra'].forecaster
+        threads = {c.name: getattr(c, 'threads', None)
+                   for c in auto.candidates}
+        self.assertEqual({'naive': None, 'seasonal_naive': None,
+                          'ridge': 2, 'gbm': 2}, threads)
+        gbm = replay_policies.make_forecaster(300, 4, name='gbm', threads=0)
+        self.assertEqual(0, gbm.threads)
+        self.assertEqual(
+            {}, replay_policies.thread_kwargs('seasonal_naive', 2))
+        # Without threads, the plugins' own default (one); other
+        # arguments of a candidate are kept beside the threads.
+        self.assertEqual(1, replay_policies.make_forecaster(
+            300, 4, name='ridge').threads)
+        auto = replay_policies.make_forecaster(
+            300, 4, name='auto', threads=2,
+            candidate_kwargs={'gbm': {'max_iter': 7}})
+        gbm = auto.candidates[auto.names.index('gbm')]
+        self.assertEqual((2, 7), (gbm.threads, gbm.max_iter))
+
     def test_unknown_policy(self):
         exc = self.assertRaises(replay.ReplayError,
                                 replay_policies.make_policies, ['magic'],
@@ -759,15 +782,17 @@ class LoadTest(base.TestCase):
                           '--forecaster', 'naive', '--move-cost', '2',
                           '--refit-hours', '1', '--hysteresis-hours', '2',
                           '--scenarios', 'residuals',
+                          '--forecaster-threads', '1',
                           '--json', out], conf=cfg.ConfigOpts())
         self.assertEqual(0, rc)
         with open(out) as f:
             result = json.load(f)
         setup = result['setup']
-        self.assertEqual(('risk', 2.0, 1.0, 1.0, 2.0, 'residuals'),
+        self.assertEqual(('risk', 2.0, 1.0, 1.0, 2.0, 'residuals', 1),
                          (setup['objective'], setup['move_cost'],
                           setup['risk_level'], setup['refit_hours'],
-                          setup['hysteresis_hours'], setup['scenarios']))
+                          setup['hysteresis_hours'], setup['scenarios'],
+                          setup['forecaster_threads']))
         for name in ('irra', 'oracle', 'none'):
             self.assertIn('pingpong_migrations', result['policies'][name])
 
