@@ -53,6 +53,20 @@ planning_opts = [
              'the Bitbrains trace it lowered the relative MAE of memory '
              'from 0.788 to 0.770. CPU is forecast from its own history '
              'only.'),
+    cfg.BoolOpt(
+        'floor_at_last_value',
+        default=True,
+        help='Plan on each VM\'s predicted CPU and memory use never below '
+             'its last observed value (the latest within one forecast '
+             'horizon): a rise that the forecast sees is planned for, a '
+             'fall that it predicts is not taken for granted. The point '
+             'forecast is a median, which expects a burst to fade; busy '
+             'spells often last for hours. With the rebalancer\'s risk '
+             'objective ([optimizers.rebalance] objective = risk), which '
+             'plans on the point forecast, it lowered the overloaded '
+             'host-minutes of 8 replayed days of the Bitbrains trace from '
+             '5020 to 2315. The upper bound is raised to the floored '
+             'point where it is below.'),
     cfg.StrOpt(
         'automation_level',
         default='manual',

@@ -104,6 +104,30 @@ class AdjustResult:
     result: actions_mod.PlanResult | None
 
 
+def last_observed(frame, metric, resources, within):
+    """(len(resources),) the last finite value of each, or NaN.
+
+    Only the last ``within`` steps of ``frame`` count: an older value says
+    nothing of the current demand. A resource absent from the frame gets
+    NaN.
+    """
+    out = np.full(len(resources), np.nan)
+    if metric not in frame.metrics or not frame.n_steps:
+        return out
+    values = frame.metric(metric)[:, -max(1, int(within)):]
+    finite = np.isfinite(values)
+    # Index of the last finite step of each row (from the end).
+    back = np.argmax(finite[:, ::-1], axis=1)
+    found = finite.any(axis=1)
+    latest = values[np.arange(values.shape[0]), values.shape[1] - 1 - back]
+    latest = np.where(found, latest, np.nan)
+    pos = {sid: i for i, sid in enumerate(frame.resources)}
+    rows = np.array([pos.get(sid, -1) for sid in resources], dtype=np.int64)
+    known = rows >= 0
+    out[known] = latest[rows[known]]
+    return out
+
+
 def _plugin(namespace, obj, kwargs):
     if isinstance(obj, str):
         return plugins.load(namespace, obj, **(kwargs or {}))
@@ -129,6 +153,11 @@ class PlanningCycle:
         for its own.
     :param maintenance_windows: daily ``HH:MM-HH:MM`` (UTC) windows in
         which waves may run, laid out from each cycle's ``now``.
+    :param floor_at_last: each VM's predicted CPU and memory use (point,
+        and upper bound) is never below its last observed value, the
+        latest within one horizon before ``now``: a rise the forecast sees
+        is planned for, a fall is not taken for granted (see
+        :func:`last_observed`).
     :param clock: returns the current time in seconds (for ``now``).
     """
 
@@ -140,7 +169,7 @@ class PlanningCycle:
                  cpu_as_memory_input=True,
                  constraints=None, maintenance_windows=(), store_empty=False,
                  rebalancer_options=None, scheduler_options=None,
-                 clock=time.time):
+                 floor_at_last=True, clock=time.time):
         self.datasource = datasource
         self.inventory = inventory
         self.forecaster = forecaster
@@ -177,6 +206,7 @@ class PlanningCycle:
         self.maintenance_windows = tuple(maintenance_windows or ())
         waves.daily_windows(0, 1, self.maintenance_windows)  # checks them
         self.store_empty = bool(store_empty)
+        self.floor_at_last = bool(floor_at_last)
         self.clock = clock
 
     @property
@@ -288,6 +318,17 @@ class PlanningCycle:
                 arr[have, :, r] = np.maximum(
                     src[rows[have]] * scale[have, None], 0.0)
             figures['%s_without_forecast' % metric] = int(v - have.sum())
+            if self.floor_at_last:
+                last = last_observed(frame, metric, vm_ids, horizon)
+                last = last * scale
+                raise_ = have & np.isfinite(last)
+                floor = last[raise_, None]
+                below = point[raise_, :, r] < floor
+                figures['%s_floored_at_last' % metric] = int(
+                    below.any(axis=1).sum())
+                point[raise_, :, r] = np.maximum(point[raise_, :, r], floor)
+                upper[raise_, :, r] = np.maximum(upper[raise_, :, r],
+                                                 point[raise_, :, r])
         groups = {}
         for i, s in enumerate(servers):
             for g, pol in zip(s.server_groups, s.policies):
@@ -611,4 +652,5 @@ def from_conf(conf, datasource, inventory, region, plan_api=None,
         cpu_as_memory_input=p.cpu_as_memory_input,
         automation_level=p.automation_level,
         maintenance_windows=sched_group.maintenance_windows,
-        store_empty=p.store_empty_plans, clock=clock)
+        store_empty=p.store_empty_plans,
+        floor_at_last=p.floor_at_last_value, clock=clock)

@@ -14,6 +14,7 @@ from irra_openstack.engine import cycle
 from irra_openstack import exception
 from irra_openstack import frame as frame_mod
 from irra_openstack.optimizer import actions as actions_mod
+from irra_openstack.optimizer import model as model_mod
 from irra_openstack.optimizer import waves
 from irra_openstack import plugins
 from irra_openstack.traces import api as traces_api
@@ -149,6 +150,54 @@ class CycleTest(db_base.DBTestCase):
         self.assertEqual(len(result.actions),
                          result.summary['waves']['actions'])
         self.assertEqual(1, result.summary['overloaded_hosts'])
+
+    def test_forecast_floored_at_the_last_observed_value(self):
+        # At the afternoon peak, seasonal naive expects yesterday's
+        # decline: the busy VMs' point forecast is raised to their last
+        # value (cpu_util is % of 4 vCPUs), and nothing else changes.
+        c = self.make()
+        frame, _ = c.collect(self.now)
+        inv = inventory()
+        forecasts = c.forecast(frame)
+        floored, _, figures = c.build_model(inv, frame, forecasts)
+        c.floor_at_last = False
+        plain, _, plain_figures = c.build_model(inv, frame, forecasts)
+        self.assertNotIn('cpu_util_floored_at_last', plain_figures)
+        last = frame.metric('cpu_util')[:, -1] / 100.0 * 4
+        order = [frame.resources.index(v) for v in plain.vm_ids]
+        cpu = model_mod.RESOURCE_CLASSES.index('VCPU')
+        want = np.maximum(plain.usage_point[:, :, cpu],
+                          last[order][:, None])
+        np.testing.assert_allclose(want, floored.usage_point[:, :, cpu])
+        np.testing.assert_allclose(
+            np.maximum(plain.usage_upper[:, :, cpu], want),
+            floored.usage_upper[:, :, cpu])
+        raised = (plain.usage_point[:, :, cpu] <
+                  last[order][:, None]).any(axis=1)
+        self.assertEqual(int(raised.sum()),
+                         figures['cpu_util_floored_at_last'])
+        self.assertTrue(raised[:5].all())
+        # The options group turns it off.
+        self.flags(group='planning', floor_at_last_value=False)
+        self.assertFalse(cycle.from_conf(
+            self.conf, self.datasource, inventory, REGION,
+            forecaster=self.forecaster()).floor_at_last)
+
+    def test_last_observed(self):
+        values = np.array([[[1.0, 2.0, np.nan]], [[3.0, np.nan, np.nan]],
+                           [[np.nan, np.nan, np.nan]]])
+        f = frame_mod.MetricFrame(start=0, step=STEP,
+                                  resources=['a', 'b', 'c'],
+                                  metrics=['cpu_util'], values=values)
+        np.testing.assert_array_equal(
+            [2.0, 3.0, np.nan, np.nan],
+            cycle.last_observed(f, 'cpu_util', ['a', 'b', 'c', 'gone'], 3))
+        # A value older than ``within`` steps does not count.
+        np.testing.assert_array_equal(
+            [2.0, np.nan], cycle.last_observed(f, 'cpu_util', ['a', 'b'],
+                                               2))
+        self.assertTrue(np.isnan(
+            cycle.last_observed(f, 'mem_used', ['a'], 3)).all())
 
     def test_memory_is_forecast_with_the_cpu_as_an_input(self):
         from irra_openstack.forecast import ridge
