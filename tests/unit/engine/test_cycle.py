@@ -183,6 +183,27 @@ class CycleTest(db_base.DBTestCase):
             self.conf, self.datasource, inventory, REGION,
             forecaster=self.forecaster()).floor_at_last)
 
+    def test_risk_objective_plans_on_the_floored_forecast(self):
+        # The rebalancer's risk objective plans on the point forecast:
+        # floored, the busy h0 stays above its cores over more of the
+        # horizon than on yesterday's decline, and the plan removes it.
+        from irra_openstack.optimizer import rebalance
+
+        risks = {}
+        for floor in (False, True):
+            c = self.make(rebalancer=rebalance.HostRebalancer(
+                objective='risk'), floor_at_last=floor)
+            result = c.run(self.now)
+            summary = result.summary['rebalance']
+            self.assertEqual('risk', summary['method'])
+            risks[floor] = summary['risk_before']
+            self.assertTrue(result.actions)
+            self.assertEqual({'h0'}, {a.source for a in result.actions})
+            self.assertLess(summary['risk_after'], summary['risk_before'])
+            for a in result.actions:
+                self.assertIn('overload risk', a.reason['constraint'])
+        self.assertGreater(risks[True], risks[False])
+
     def test_last_observed(self):
         values = np.array([[[1.0, 2.0, np.nan]], [[3.0, np.nan, np.nan]],
                            [[np.nan, np.nan, np.nan]]])
