@@ -611,6 +611,34 @@ class RebalancerPolicyTest(base.TestCase):
         self.assertTrue(np.all(model.usage_upper[:, :, 0] >=
                                scen[:, 0] - 1e-12))
 
+    def test_floored_scenario_with_nan(self):
+        # A VM without a last value keeps its forecast; a VM without a
+        # forecast plans on its last value; neither gives NaN.
+        import types
+
+        class Fixed:
+            min_residuals = 1
+
+            def fit(self, history, start):
+                pass
+
+            def predict(self, history, start):
+                point = np.array([[1.0, 2.0], [np.nan, np.nan],
+                                  [0.5, 0.5]])
+                return types.SimpleNamespace(point=point,
+                                             upper=point + 1.0)
+
+        policy = replay_policies.RebalancerPolicy(
+            'irra', StandInRebalancer(), horizon=2, forecaster=Fixed(),
+            objective='risk')
+        history = np.array([[0.5, np.nan], [0.2, 3.0], [0.1, 0.7]])
+        view = types.SimpleNamespace(history=history, step=300, tick=2)
+        upper, scen = policy._upper(view)
+        np.testing.assert_allclose([[1.0, 2.0], [3.0, 3.0], [0.7, 0.7]],
+                                   scen[:, 0])
+        self.assertTrue(np.isfinite(upper).all())
+        self.assertTrue(np.all(upper >= scen[:, 0]))
+
     def test_unknown_scenarios(self):
         exc = self.assertRaises(
             replay.ReplayError, replay_policies.RebalancerPolicy, 'irra',
