@@ -111,16 +111,15 @@ def last_observed(frame, metric, resources, within):
     nothing of the current demand. A resource absent from the frame gets
     NaN.
     """
+    from irra_openstack.forecast import baselines
+
     out = np.full(len(resources), np.nan)
     if metric not in frame.metrics or not frame.n_steps:
         return out
     values = frame.metric(metric)[:, -max(1, int(within)):]
-    finite = np.isfinite(values)
-    # Index of the last finite step of each row (from the end).
-    back = np.argmax(finite[:, ::-1], axis=1)
-    found = finite.any(axis=1)
-    latest = values[np.arange(values.shape[0]), values.shape[1] - 1 - back]
-    latest = np.where(found, latest, np.nan)
+    idx = baselines.last_finite_at(values, [values.shape[1] - 1])[:, 0]
+    latest = np.where(idx >= 0, values[np.arange(values.shape[0]),
+                                       np.maximum(idx, 0)], np.nan)
     pos = {sid: i for i, sid in enumerate(frame.resources)}
     rows = np.array([pos.get(sid, -1) for sid in resources], dtype=np.int64)
     known = rows >= 0

@@ -52,7 +52,8 @@ def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
     window = day if calibration_steps is None else calibration_steps
     if threads is not None:
         kwargs = dict(kwargs)
-        for key, value in thread_kwargs(name, threads).items():
+        for key, value in thread_kwargs(
+                name, threads, kwargs.get('candidates')).items():
             if isinstance(value, dict):
                 # A candidate's own arguments win over the threads.
                 for c, own in (kwargs.get(key) or {}).items():
@@ -64,12 +65,13 @@ def make_forecaster(step, horizon, name='seasonal_naive', level=0.9,
                         max_origins=max_origins, floor=0.0, **kwargs)
 
 
-def thread_kwargs(name, threads):
+def thread_kwargs(name, threads, candidates=None):
     """Constructor arguments giving forecaster ``name`` ``threads``.
 
     ``{'threads': n}`` for a plugin with a ``threads`` option (gbm,
     ridge); for one that combines candidates (auto), ``candidate_kwargs``
-    for those of its default candidates that have one; else nothing.
+    for those of its ``candidates`` (by default its option's default)
+    that have one; else nothing.
     """
     from irra_openstack.forecast import base
 
@@ -78,12 +80,14 @@ def thread_kwargs(name, threads):
         return {o.dest: o for o in cls.get_config_opts()}
 
     own = opts(name)
+    if isinstance(candidates, str):
+        candidates = [c.strip() for c in candidates.split(',') if c.strip()]
     if 'threads' in own:
         return {'threads': int(threads)}
     if 'candidates' in own:
         per = {c: {'threads': int(threads)}
-               for c in own['candidates'].default
-               if c != name and 'threads' in opts(c)}
+               for c in candidates or own['candidates'].default
+               if isinstance(c, str) and c != name and 'threads' in opts(c)}
         return {'candidate_kwargs': per} if per else {}
     return {}
 
