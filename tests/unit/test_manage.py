@@ -41,6 +41,17 @@ class ManageMainTest(base.TestCase):
         self.assertEqual(1, len(err.strip().splitlines()), err)
         self.assertIn('/nonexistent/irra.conf', err)
 
+    def test_replay_refuses_negative_forecaster_threads(self):
+        # Refused before the trace is read: the path need not exist.
+        rc = manage.main(['bench', 'replay', '--trace', '/nonexistent',
+                          '--forecaster-threads', '-1'],
+                         conf=self.main_conf)
+        self.assertEqual(1, rc)
+        err = self.stderr.getvalue()
+        self.assertIn('--forecaster-threads must be 0 (one per core) or '
+                      'more, got -1', err)
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+
 
 class ManageConsoleScriptTest(base.TestCase):
     """The installed console script, as an operator runs it."""
