@@ -80,6 +80,23 @@ _CYCLE_BLOCK = 1024
 _BLOCK_ELEMENTS = 500000
 
 
+def map_blocks(fn, items, threads=1):
+    """``[fn(item) for item in items]``, on up to ``threads`` threads.
+
+    The blocks of series are independent, and numpy releases the GIL in
+    the long array operations that make up each of them, so two blocks
+    run on two cores at once. The results are the same, in order.
+    """
+    items = list(items)
+    threads = max(1, int(threads or 1))
+    if threads == 1 or len(items) < 2:
+        return [fn(item) for item in items]
+    from concurrent import futures
+
+    with futures.ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
 def day_steps(step):
     """Steps per day (at least 1)."""
     return max(1, int(round(DAY / float(step))))
@@ -94,10 +111,13 @@ class Design(object):
         of week features).
     :param with_h: include the horizon step as a feature.
     :param n_exog: number of exogenous series per series.
+    :param threads: blocks of series built at once (see
+        :func:`map_blocks`).
     """
 
     def __init__(self, step, start, epoch_known=True, with_h=True,
-                 n_exog=0):
+                 n_exog=0, threads=1):
+        self.threads = max(1, int(threads or 1))
         self.step = int(step)
         self.start = int(start)
         self.epoch_known = bool(epoch_known)
@@ -171,7 +191,7 @@ class Design(object):
             return X, last, scale
         if cycles is None:
             cycles = detect_cycles(history[:, :int(origins.min())],
-                                   self.period)
+                                   self.period, threads=self.threads)
         cycle, strength = cycles
         # Only the window the features look at: the statistics below are
         # cumulative sums over the whole slice, whose cost would
@@ -193,16 +213,20 @@ class Design(object):
         order = np.argsort(series, kind='stable')
         sorted_s = series[order]
         uniq = np.unique(sorted_s)
-        for b in range(0, uniq.size, per_block):
+
+        def build(b):
             block = uniq[b:b + per_block]
             lo = np.searchsorted(sorted_s, block[0], side='left')
             hi = np.searchsorted(sorted_s, block[-1], side='right')
             idx = order[lo:hi]
             local = np.searchsorted(block, series[idx])
             ex = None if exog is None else exog[block]
+            # Each block writes its own rows.
             X[idx], last[idx], scale[idx] = self._block(
                 history[block], ex, local, origins[idx], steps[idx],
                 cycle[block], strength[block], offset=cut)
+
+        map_blocks(build, range(0, uniq.size, per_block), self.threads)
         return X, last, scale
 
     def _origin_block(self, stats, row, o):
@@ -419,7 +443,7 @@ class _Stats(object):
             return np.where(count > 0, total / count, np.nan)
 
 
-def detect_cycles(history, period):
+def detect_cycles(history, period, threads=1):
     """Each series' strongest short cycles, from its autocorrelation.
 
     The autocorrelation of the last :data:`CYCLE_DAYS` days of each series
@@ -433,6 +457,8 @@ def detect_cycles(history, period):
 
     :param history: float array (S, T), NaN for missing.
     :param period: steps per day.
+    :param threads: blocks of series measured at once (see
+        :func:`map_blocks`).
     :returns: ``(cycle, strength)``: int array (S, CYCLES), the lags in
         steps (0 where there is no such peak, or too little data: a series
         needs at least half of the window, and the window four times the
@@ -454,7 +480,8 @@ def detect_cycles(history, period):
     # steps, against 4,096 for twice the length.
     size = _fft_size(length + most + 2)
     lags = np.arange(2, most + 1)
-    for b in range(0, n, _CYCLE_BLOCK):
+
+    def measure(b):
         part = np.asarray(window[b:b + _CYCLE_BLOCK], dtype=np.float64)
         finite = np.isfinite(part)
         count = finite.sum(axis=1)
@@ -482,6 +509,8 @@ def detect_cycles(history, period):
             related = (np.minimum(rem, c - rem) <= 1) | (
                 c % lags[None, :] == 0)
             peak &= ~(related & ok[:, None])
+
+    map_blocks(measure, range(0, n, _CYCLE_BLOCK), threads)
     return cycle, strength
 
 

@@ -313,7 +313,8 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
             window = history[:, first:int(end)]
             if todo.size < n_series:
                 window = window[todo]
-            c, st = features.detect_cycles(window, period)
+            c, st = features.detect_cycles(window, period,
+                                           threads=self._block_threads())
             cycle[todo], strength[todo] = c, st
             done[todo] = True
         return cycle, strength
@@ -352,10 +353,16 @@ class PooledForecaster(base.Forecaster, metaclass=abc.ABCMeta):
             return contextlib.nullcontext()
         return _controller().limit(limits=self.threads)
 
+    def _block_threads(self):
+        """Threads of the feature rows and cycles (``threads``; 0: all)."""
+        import os
+
+        return self.threads or os.cpu_count() or 1
+
     def _new_design(self, start, n_exog):
         return features.Design(self.step, start,
                                epoch_known=self.epoch_known, with_h=True,
-                               n_exog=n_exog)
+                               n_exog=n_exog, threads=self._block_threads())
 
     def _own(self, X):
         """The columns of this model (rows always carry the step)."""

@@ -181,12 +181,12 @@ class CyclesOncePerFitTest(base.TestCase):
         ends = []
         real = features.detect_cycles
 
-        def counting(hist, period):
+        def counting(hist, period, **kw):
             self.assertLessEqual(hist.shape[1],
                                  features.CYCLE_DAYS * period)
             ends.extend(t + 1 for t in range(history.shape[1])
                         if np.array_equal(history[:, t], hist[:, -1]))
-            return real(hist, period)
+            return real(hist, period, **kw)
 
         with mock.patch.object(features, 'detect_cycles', counting):
             call(history, 0)
@@ -229,9 +229,9 @@ class CyclesOfSomeSeriesTest(base.TestCase):
         measured = []
         real = features.detect_cycles
 
-        def counting(hist, period):
+        def counting(hist, period, **kw):
             measured.append(hist.shape[0])
-            return real(hist, period)
+            return real(hist, period, **kw)
 
         end = 9 * DAY
         want = real(history[:, :end], DAY)
@@ -248,3 +248,55 @@ class CyclesOfSomeSeriesTest(base.TestCase):
         np.testing.assert_array_equal(want[0], cycle)
         np.testing.assert_allclose(want[1], strength)
         self.assertTrue((cycle[:, 0] == 12).all(), cycle)
+
+
+class BlockThreadsTest(base.TestCase):
+    """Blocks of series built on several threads give the same result."""
+
+    def _values(self, n_series=37):
+        values = spikes(n_series, 8 * DAY, 12) + spikes(
+            n_series, 8 * DAY, 31, seed=4)
+        rng = np.random.default_rng(9)
+        values[rng.random(values.shape) < 0.05] = np.nan
+        values[3, -DAY:] = np.nan             # stops before the end
+        return values
+
+    def test_map_blocks_keeps_the_order(self):
+        for threads in (1, 2, 3):
+            self.assertEqual([k * k for k in range(11)],
+                             features.map_blocks(lambda k: k * k, range(11),
+                                                 threads))
+        self.assertEqual([], features.map_blocks(abs, [], 2))
+
+    def test_cycles_on_two_threads(self):
+        values = self._values()
+        with mock.patch.object(features, '_CYCLE_BLOCK', 5):
+            one = features.detect_cycles(values, DAY, threads=1)
+            two = features.detect_cycles(values, DAY, threads=2)
+        np.testing.assert_array_equal(one[0], two[0])
+        np.testing.assert_array_equal(one[1], two[1])
+        self.assertTrue((one[0][:, 0] > 0).any())
+
+    def test_rows_on_two_threads(self):
+        values = self._values()
+        n = values.shape[0]
+        rng = np.random.default_rng(2)
+        s = rng.integers(0, n, 500)
+        h = rng.integers(0, 12, 500)
+        o = rng.integers(7 * DAY, 8 * DAY - 12, 500)
+        built = []
+        # Blocks of four series: ten blocks for 37 series.
+        with mock.patch.object(features, '_BLOCK_ELEMENTS', 4 * 8 * DAY):
+            for threads in (1, 2):
+                design = features.Design(STEP, 0, epoch_known=False,
+                                         threads=threads)
+                built.append(design.rows(values, s, o, h))
+        for a, b in zip(*built):
+            np.testing.assert_array_equal(a, b)
+        self.assertTrue(np.isfinite(built[0][0]).any(axis=1).all())
+
+    def test_forecaster_threads_reach_the_design(self):
+        fc = gbm.GBMForecaster(STEP, 12, threads=3)
+        self.assertEqual(3, fc._new_design(0, 0).threads)
+        fc = gbm.GBMForecaster(STEP, 12, threads=0)
+        self.assertGreaterEqual(fc._new_design(0, 0).threads, 1)
