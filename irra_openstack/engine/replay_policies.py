@@ -457,7 +457,7 @@ DEFAULT_POLICIES = ('irra', 'reactive', 'oracle', 'none',
                     'watcher:workload_balance')
 
 
-def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
+def make_policies(names, step, audit_steps=1, reactive_audit_steps=1,
                   horizon=12, threshold=0.8, reactive_threshold=0.8,
                   forecaster='auto', history_steps=None,
                   consolidate=False, time_limit=1.0, min_freed=1,
@@ -466,18 +466,23 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
                   move_cost=1.0, risk_level=1.0, refit_steps=None,
                   forecaster_kwargs=None, lead_steps=1,
                   hysteresis_steps=0, early_audits=False,
-                  scenarios=FLOORED, forecaster_threads=None):
+                  scenarios=FLOORED, forecaster_threads=None,
+                  watcher_audit_steps=3):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
-    The defaults (audits every 3 steps, the risk objective with a move
-    cost of one minute on the floored forecast, irra's ``auto``
-    forecaster refitted once a day)
+    The defaults (irra and oracle audit at every step, the Watcher
+    strategies every 3 steps; the risk objective with a move cost of one
+    minute on the floored forecast, irra's ``auto`` forecaster refitted
+    once a day)
     are the ones measured on Bitbrains and PlanetLab; see
     doc/source/admin/replay.rst. irra and oracle always get the same
     optimiser settings; only the forecast they plan on differs (the
     oracle's is the actual future).
 
     :param names: e.g. ``['irra', 'oracle', 'watcher:workload_balance']``.
+    :param audit_steps: steps between the audits of irra, oracle and none.
+    :param watcher_audit_steps: steps between the audits of the Watcher
+        strategies (None: ``audit_steps``).
     :param min_freed: irra and oracle keep a consolidating plan only when
         it frees at least this many hosts, else they only remove predicted
         overloads; 0 keeps every consolidating plan.
@@ -545,7 +550,7 @@ def make_policies(names, step, audit_steps=3, reactive_audit_steps=1,
             elif name.startswith('watcher:'):
                 strategy = name.split(':', 1)[1]
                 policies[name] = watcher.WatcherPolicy(
-                    strategy, audit_steps,
+                    strategy, watcher_audit_steps or audit_steps,
                     (watcher_overrides or {}).get(strategy))
             else:
                 raise replay.ReplayError(

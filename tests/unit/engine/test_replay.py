@@ -322,7 +322,8 @@ class FairnessTest(base.TestCase):
         irra, oracle = built['irra'], built['oracle']
         self.assertTrue(irra.host_intervals)
         for p in (irra, oracle):
-            self.assertEqual(3, p.audit_steps)
+            # Every step.
+            self.assertEqual(1, p.audit_steps)
             self.assertFalse(p.rebalancer.consolidate)
             self.assertTrue(p.rebalancer.best_effort)
             self.assertIsNone(p.fixer)
@@ -339,6 +340,22 @@ class FairnessTest(base.TestCase):
                                               forecaster='naive',
                                               refit_steps=0)['irra']
         self.assertIsNone(every.refit_steps)
+
+    def test_watcher_audits_on_their_own_interval(self):
+        from irra_openstack.engine.peers import watcher
+
+        self.patch(watcher, 'strategy_class', lambda name: object)
+        self.patch(watcher, '_datasource_class', lambda: None)
+        names = ['irra', 'oracle', 'none', 'watcher:workload_balance']
+        built = replay_policies.make_policies(names, 300,
+                                              forecaster='naive')
+        self.assertEqual([1, 1, 1, 3],
+                         [built[n].audit_steps for n in names])
+        built = replay_policies.make_policies(
+            names, 300, forecaster='naive', audit_steps=2,
+            watcher_audit_steps=None)
+        self.assertEqual([2, 2, 2, 2],
+                         [built[n].audit_steps for n in names])
 
     def test_forecaster_threads(self):
         # The threads reach auto's learned candidates, or the learned
@@ -823,6 +840,9 @@ class LoadTest(base.TestCase):
                           setup['forecaster_threads']))
         for name in ('irra', 'oracle', 'none'):
             self.assertIn('pingpong_migrations', result['policies'][name])
+        # By default irra and oracle audit at every 5-minute step.
+        self.assertEqual({'irra': 5.0, 'oracle': 5.0, 'none': 5.0},
+                         setup['audit_minutes'])
 
     def test_ffill(self):
         out = replay._ffill(np.array([[np.nan, 1.0, np.nan, 3.0]]))
