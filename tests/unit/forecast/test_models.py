@@ -233,6 +233,11 @@ class PredictBlocksTest(base.TestCase):
         model = ensemble.HistGradientBoostingRegressor(
             max_iter=20).fit(X, y)
         whole = model.predict(X)
-        for block in (1, 7, 1000, 2999, 3000, 5000):
-            np.testing.assert_array_equal(
-                whole, gbm.predict_blocks(model, X, block=block))
+        # One thread: blocks of one row are 3,000 calls of 20 trees, each
+        # tree a parallel loop; on a busy machine, starting and joining
+        # threads 60,000 times took more than the test's timeout.
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(limits=1):
+            for block in (1, 7, 1000, 2999, 3000, 5000):
+                np.testing.assert_array_equal(
+                    whole, gbm.predict_blocks(model, X, block=block))
