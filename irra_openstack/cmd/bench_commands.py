@@ -343,12 +343,15 @@ class BenchCommands:
                       'above which it counts as overloaded in the risk '
                       '(default: --overload-threshold).')
     @common.args('--scenarios', default='floored',
-                 choices=('floored', 'residuals'),
+                 choices=('floored', 'confident', 'point', 'residuals'),
                  help='With --objective risk, what irra plans on: '
                       'floored (one scenario per VM, its point forecast '
                       'never below its demand of the last tick: a rise '
                       'the forecast sees is planned for, a fall is not '
-                      'taken for granted) or residuals (the point '
+                      'taken for granted), confident (the same with the '
+                      'lower bound of the forecast\'s interval: only a '
+                      'rise the whole interval sees is planned for) or '
+                      'residuals (the point '
                       'forecast plus the back-test residuals of past '
                       'origins, one joint scenario per origin). Default '
                       'floored.')

@@ -68,6 +68,19 @@ planning_opts = [
              '5020 to 2315. The upper bound is raised to the floored '
              'point where it is below.'),
     cfg.StrOpt(
+        'planned_rise',
+        default='point',
+        choices=(('point', 'a VM\'s rise above its last observed value '
+                  'is planned as far as the point forecast goes'),
+                 ('lower', 'only a rise that the lower bound of the '
+                  'forecast interval sees is planned for, and only as '
+                  'far as that bound')),
+        help='With floor_at_last_value, which forecast a VM\'s planned '
+             'rise above its last observed CPU and memory use is taken '
+             'from. A forecast that expects a dip to recover, or a '
+             'pattern to repeat, gives a rise that lower brings in only '
+             'when the whole interval sees it.'),
+    cfg.StrOpt(
         'automation_level',
         default='manual',
         choices=('advisory', 'manual', 'partial', 'full'),

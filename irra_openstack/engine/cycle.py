@@ -56,6 +56,9 @@ _CPU = model_mod.RESOURCE_CLASSES.index('VCPU')
 _MEM = model_mod.RESOURCE_CLASSES.index('MEMORY_MB')
 _DISK = model_mod.RESOURCE_CLASSES.index('DISK_GB')
 _PLACEMENT_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+#: What a VM's planned rise above its last observed use is taken from
+#: (``rise_from`` of :class:`PlanningCycle`).
+RISE_FROM = ('point', 'lower')
 
 
 class CycleError(exception.IrraError):
@@ -157,6 +160,11 @@ class PlanningCycle:
         latest within one horizon before ``now``: a rise the forecast sees
         is planned for, a fall is not taken for granted (see
         :func:`last_observed`).
+    :param rise_from: with ``floor_at_last``, ``'point'`` (a rise is
+        planned as far as the point forecast goes) or ``'lower'`` (only a
+        rise that the lower bound of the interval sees, as far as that
+        bound: the planned use is the larger of the lower bound and the
+        last observed value).
     :param clock: returns the current time in seconds (for ``now``).
     """
 
@@ -168,7 +176,7 @@ class PlanningCycle:
                  cpu_as_memory_input=True,
                  constraints=None, maintenance_windows=(), store_empty=False,
                  rebalancer_options=None, scheduler_options=None,
-                 floor_at_last=True, clock=time.time):
+                 floor_at_last=True, rise_from='point', clock=time.time):
         self.datasource = datasource
         self.inventory = inventory
         self.forecaster = forecaster
@@ -206,6 +214,10 @@ class PlanningCycle:
         waves.daily_windows(0, 1, self.maintenance_windows)  # checks them
         self.store_empty = bool(store_empty)
         self.floor_at_last = bool(floor_at_last)
+        if rise_from not in RISE_FROM:
+            raise CycleError(reason="rise_from must be one of %s, got %r"
+                             % (', '.join(RISE_FROM), rise_from))
+        self.rise_from = rise_from
         self.clock = clock
 
     @property
@@ -325,7 +337,9 @@ class PlanningCycle:
                 below = point[raise_, :, r] < floor
                 figures['%s_floored_at_last' % metric] = int(
                     below.any(axis=1).sum())
-                point[raise_, :, r] = np.maximum(point[raise_, :, r], floor)
+                rise = (lower if self.rise_from == 'lower' else
+                        point)[raise_, :, r]
+                point[raise_, :, r] = np.maximum(rise, floor)
                 upper[raise_, :, r] = np.maximum(upper[raise_, :, r],
                                                  point[raise_, :, r])
         groups = {}
@@ -652,4 +666,5 @@ def from_conf(conf, datasource, inventory, region, plan_api=None,
         automation_level=p.automation_level,
         maintenance_windows=sched_group.maintenance_windows,
         store_empty=p.store_empty_plans,
-        floor_at_last=p.floor_at_last_value, clock=clock)
+        floor_at_last=p.floor_at_last_value, rise_from=p.planned_rise,
+        clock=clock)

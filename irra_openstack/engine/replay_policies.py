@@ -100,8 +100,10 @@ MIN_SCENARIOS = 20
 #: What irra's risk objective plans on (``scenarios`` of
 #: :class:`RebalancerPolicy`).
 FLOORED = 'floored'
+CONFIDENT = 'confident'
+POINT = 'point'
 RESIDUALS = 'residuals'
-SCENARIOS = (FLOORED, RESIDUALS)
+SCENARIOS = (FLOORED, CONFIDENT, POINT, RESIDUALS)
 
 
 def scenario_residuals(residuals):
@@ -209,7 +211,12 @@ class RebalancerPolicy(replay.Policy):
     :param scenarios: with ``risk``, what irra plans on:
         ``'floored'``, one scenario per VM, its point forecast floored at
         its last observed demand (a rise the forecast sees is planned
-        for, a fall is not taken for granted); or ``'residuals'``, the
+        for, a fall is not taken for granted); ``'confident'``, the same
+        with the lower bound of the forecast's interval instead of its
+        point: only a rise that the whole interval sees is planned for,
+        and only as far as the lower bound; ``'point'``, the point
+        forecast alone (the last demand where there is none); or
+        ``'residuals'``, the
         point forecast plus the back-test residuals of past origins
         (:func:`scenario_residuals`).
     :param early_audits: audit again, before the next scheduled audit,
@@ -293,10 +300,20 @@ class RebalancerPolicy(replay.Policy):
             self.fits += 1
         forecast = self.forecaster.predict(history, first * view.step)
         point = np.asarray(forecast.point)
-        if self.objective == 'risk' and self.scenarios == FLOORED:
-            # One scenario: the forecast, never below the VM's demand of
-            # the last tick (fmax: a VM without a value keeps the
-            # forecast).
+        if self.objective == 'risk' and self.scenarios == POINT:
+            # One scenario: the forecast; a VM without one plans on its
+            # demand of the last tick.
+            point = np.where(np.isfinite(point), point, history[:, -1:])
+            point = np.maximum(np.nan_to_num(point), 0.0)
+            upper = np.fmax(np.asarray(forecast.upper), point)
+            return upper, point[:, None, :]
+        if self.objective == 'risk' and self.scenarios in (FLOORED,
+                                                           CONFIDENT):
+            # One scenario: the forecast (or with 'confident' its lower
+            # bound), never below the VM's demand of the last tick (fmax:
+            # a VM without a value keeps the forecast).
+            if self.scenarios == CONFIDENT:
+                point = np.asarray(forecast.lower)
             point = np.fmax(point, history[:, -1:])
             point = np.maximum(np.nan_to_num(point), 0.0)
             upper = np.fmax(np.asarray(forecast.upper), point)

@@ -183,6 +183,38 @@ class CycleTest(db_base.DBTestCase):
             self.conf, self.datasource, inventory, REGION,
             forecaster=self.forecaster()).floor_at_last)
 
+    def test_rise_from_the_lower_bound(self):
+        # rise_from='lower': a VM plans on the larger of its interval's
+        # lower bound and its last value, whatever its point forecast;
+        # the upper bound is never below that.
+        c = self.make()
+        frame, _ = c.collect(self.now)
+        inv = inventory()
+        forecasts = c.forecast(frame)
+        c.floor_at_last = False
+        plain, lower, _ = c.build_model(inv, frame, forecasts)
+        c.floor_at_last = True
+        c.rise_from = 'lower'
+        model, _, _ = c.build_model(inv, frame, forecasts)
+        cpu = model_mod.RESOURCE_CLASSES.index('VCPU')
+        last = frame.metric('cpu_util')[:, -1] / 100.0 * 4
+        order = [frame.resources.index(v) for v in plain.vm_ids]
+        want = np.maximum(lower[:, :, cpu],
+                          last[order][:, None])
+        np.testing.assert_allclose(want, model.usage_point[:, :, cpu])
+        self.assertTrue(np.all(model.usage_upper[:, :, cpu] >= want))
+        # Somewhere the point forecast is above both: that rise is not
+        # planned for.
+        self.assertTrue(np.any(plain.usage_point[:, :, cpu] > want + 1e-9))
+        # From the options; a bad value is a clear error.
+        self.flags(group='planning', planned_rise='lower')
+        self.assertEqual('lower', cycle.from_conf(
+            self.conf, self.datasource, inventory, REGION,
+            forecaster=self.forecaster()).rise_from)
+        exc = self.assertRaises(cycle.CycleError, self.make,
+                                rise_from='median')
+        self.assertIn("rise_from must be one of point, lower", str(exc))
+
     def test_risk_objective_plans_on_the_floored_forecast(self):
         # The rebalancer's risk objective plans on the point forecast:
         # floored, the busy h0 stays above its cores over more of the

@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import types
 
 import numpy as np
 
@@ -387,6 +388,22 @@ class FairnessTest(base.TestCase):
         self.assertIn('unknown policy', str(exc))
 
 
+class FixedForecaster:
+    """Stands in for a forecaster: the same forecast at every audit."""
+
+    min_residuals = 1
+
+    def __init__(self, point, lower, upper):
+        self.forecast = types.SimpleNamespace(point=point, lower=lower,
+                                              upper=upper)
+
+    def fit(self, history, start):
+        pass
+
+    def predict(self, history, start):
+        return self.forecast
+
+
 class StandInRebalancer(object):
     """Records the models it gets; moves the first VM to the last host."""
 
@@ -631,22 +648,10 @@ class RebalancerPolicyTest(base.TestCase):
     def test_floored_scenario_with_nan(self):
         # A VM without a last value keeps its forecast; a VM without a
         # forecast plans on its last value; neither gives NaN.
-        import types
-
-        class Fixed:
-            min_residuals = 1
-
-            def fit(self, history, start):
-                pass
-
-            def predict(self, history, start):
-                point = np.array([[1.0, 2.0], [np.nan, np.nan],
-                                  [0.5, 0.5]])
-                return types.SimpleNamespace(point=point,
-                                             upper=point + 1.0)
-
+        point = np.array([[1.0, 2.0], [np.nan, np.nan], [0.5, 0.5]])
         policy = replay_policies.RebalancerPolicy(
-            'irra', StandInRebalancer(), horizon=2, forecaster=Fixed(),
+            'irra', StandInRebalancer(), horizon=2,
+            forecaster=FixedForecaster(point, point - 1.0, point + 1.0),
             objective='risk')
         history = np.array([[0.5, np.nan], [0.2, 3.0], [0.1, 0.7]])
         view = types.SimpleNamespace(history=history, step=300, tick=2)
@@ -656,11 +661,42 @@ class RebalancerPolicyTest(base.TestCase):
         self.assertTrue(np.isfinite(upper).all())
         self.assertTrue(np.all(upper >= scen[:, 0]))
 
+    def test_confident_and_point_scenarios(self):
+        # With 'confident' a VM plans on the lower bound of its forecast
+        # where that is above its last demand, else on its last demand:
+        # a rise the point forecast alone sees is not planned for.
+        point = np.array([[1.0, 2.0], [0.6, 0.8], [np.nan, 0.4]])
+        lower = np.array([[0.8, 1.5], [0.1, 0.3], [np.nan, 0.2]])
+        fixed = FixedForecaster(point, lower, point + 1.0)
+        history = np.array([[0.1, 0.9], [0.2, 0.5], [0.3, 0.7]])
+        view = types.SimpleNamespace(history=history, step=300, tick=2)
+        plans = {}
+        for name in ('floored', 'confident', 'point'):
+            policy = replay_policies.RebalancerPolicy(
+                'irra', StandInRebalancer(), horizon=2,
+                forecaster=fixed, objective='risk', scenarios=name)
+            upper, scen = policy._upper(view)
+            self.assertEqual((3, 1, 2), scen.shape)
+            self.assertTrue(np.isfinite(upper).all())
+            self.assertTrue(np.all(upper >= scen[:, 0]))
+            plans[name] = scen[:, 0]
+        # VM 0: the whole interval is above 0.9 at the second step.
+        # VM 1: the point forecast rises above 0.5, its lower bound does
+        # not. VM 2: no forecast at the first step, its last value.
+        np.testing.assert_allclose([[0.9, 1.5], [0.5, 0.5], [0.7, 0.7]],
+                                   plans['confident'])
+        np.testing.assert_allclose([[1.0, 2.0], [0.6, 0.8], [0.7, 0.7]],
+                                   plans['floored'])
+        # 'point' takes falls for granted too.
+        np.testing.assert_allclose([[1.0, 2.0], [0.6, 0.8], [0.7, 0.4]],
+                                   plans['point'])
+
     def test_unknown_scenarios(self):
         exc = self.assertRaises(
             replay.ReplayError, replay_policies.RebalancerPolicy, 'irra',
             StandInRebalancer(), horizon=4, scenarios='dreams')
-        self.assertIn("scenarios must be one of floored, residuals",
+        self.assertIn("scenarios must be one of floored, confident, "
+                      "point, residuals",
                       str(exc))
 
     def test_hysteresis_penalty(self):
