@@ -79,7 +79,11 @@ planning_opts = [
              'rise above its last observed CPU and memory use is taken '
              'from. A forecast that expects a dip to recover, or a '
              'pattern to repeat, gives a rise that lower brings in only '
-             'when the whole interval sees it.'),
+             'when the whole interval sees it. In the replay benchmark '
+             '(--scenarios confident) lower helped the ridge forecaster '
+             'over three months of Bitbrains (overloaded host-minutes '
+             '43470 to 26990, migrations 3080 to 1517) but not the '
+             'default auto forecaster over 8 days (2520 to 3350).'),
     cfg.StrOpt(
         'automation_level',
         default='manual',
