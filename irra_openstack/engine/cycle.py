@@ -334,11 +334,11 @@ class PlanningCycle:
                 last = last * scale
                 raise_ = have & np.isfinite(last)
                 floor = last[raise_, None]
-                below = point[raise_, :, r] < floor
-                figures['%s_floored_at_last' % metric] = int(
-                    below.any(axis=1).sum())
                 rise = (lower if self.rise_from == 'lower' else
                         point)[raise_, :, r]
+                below = rise < floor
+                figures['%s_floored_at_last' % metric] = int(
+                    below.any(axis=1).sum())
                 point[raise_, :, r] = np.maximum(rise, floor)
                 upper[raise_, :, r] = np.maximum(upper[raise_, :, r],
                                                  point[raise_, :, r])

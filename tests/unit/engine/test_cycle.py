@@ -195,7 +195,7 @@ class CycleTest(db_base.DBTestCase):
         plain, lower, _ = c.build_model(inv, frame, forecasts)
         c.floor_at_last = True
         c.rise_from = 'lower'
-        model, _, _ = c.build_model(inv, frame, forecasts)
+        model, _, figures = c.build_model(inv, frame, forecasts)
         cpu = model_mod.RESOURCE_CLASSES.index('VCPU')
         last = frame.metric('cpu_util')[:, -1] / 100.0 * 4
         order = [frame.resources.index(v) for v in plain.vm_ids]
@@ -203,6 +203,10 @@ class CycleTest(db_base.DBTestCase):
                           last[order][:, None])
         np.testing.assert_allclose(want, model.usage_point[:, :, cpu])
         self.assertTrue(np.all(model.usage_upper[:, :, cpu] >= want))
+        # The summary counts the VMs raised to their last value.
+        raised = (lower[:, :, cpu] < last[order][:, None]).any(axis=1)
+        self.assertEqual(int(raised.sum()),
+                         figures['cpu_util_floored_at_last'])
         # Somewhere the point forecast is above both: that rise is not
         # planned for.
         self.assertTrue(np.any(plain.usage_point[:, :, cpu] > want + 1e-9))
