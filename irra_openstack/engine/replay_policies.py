@@ -104,6 +104,8 @@ CONFIDENT = 'confident'
 POINT = 'point'
 RESIDUALS = 'residuals'
 SCENARIOS = (FLOORED, CONFIDENT, POINT, RESIDUALS)
+#: The scenarios of one scenario per VM.
+ONE_SCENARIO = (FLOORED, CONFIDENT, POINT)
 
 
 def scenario_residuals(residuals):
@@ -300,21 +302,19 @@ class RebalancerPolicy(replay.Policy):
             self.fits += 1
         forecast = self.forecaster.predict(history, first * view.step)
         point = np.asarray(forecast.point)
-        if self.objective == 'risk' and self.scenarios == POINT:
-            # One scenario: the forecast; a VM without one plans on its
-            # demand of the last tick.
-            point = np.where(np.isfinite(point), point, history[:, -1:])
-            point = np.maximum(np.nan_to_num(point), 0.0)
-            upper = np.fmax(np.asarray(forecast.upper), point)
-            return upper, point[:, None, :]
-        if self.objective == 'risk' and self.scenarios in (FLOORED,
-                                                           CONFIDENT):
-            # One scenario: the forecast (or with 'confident' its lower
-            # bound), never below the VM's demand of the last tick (fmax:
-            # a VM without a value keeps the forecast).
-            if self.scenarios == CONFIDENT:
-                point = np.asarray(forecast.lower)
-            point = np.fmax(point, history[:, -1:])
+        if self.objective == 'risk' and self.scenarios in ONE_SCENARIO:
+            last = history[:, -1:]
+            if self.scenarios == POINT:
+                # The forecast; a VM without one plans on its demand of
+                # the last tick.
+                point = np.where(np.isfinite(point), point, last)
+            else:
+                # The forecast (or with 'confident' its lower bound),
+                # never below the VM's demand of the last tick (fmax: a
+                # VM without a value keeps the forecast).
+                if self.scenarios == CONFIDENT:
+                    point = np.asarray(forecast.lower)
+                point = np.fmax(point, last)
             point = np.maximum(np.nan_to_num(point), 0.0)
             upper = np.fmax(np.asarray(forecast.upper), point)
             return upper, point[:, None, :]
