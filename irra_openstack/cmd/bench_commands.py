@@ -356,6 +356,15 @@ class BenchCommands:
                       'forecast plus the back-test residuals of past '
                       'origins, one joint scenario per origin). Default '
                       'floored.')
+    @common.args('--rise-minutes', type=float, default=0.0,
+                 metavar='MINUTES',
+                 help='With --scenarios floored, confident or point: irra '
+                      'plans on the forecast of the next MINUTES only and '
+                      'holds its value from there to the end of the '
+                      'horizon, as the last value is held; a rise '
+                      'expected later is left to a later audit (default '
+                      '0: the whole horizon). The oracle always plans on '
+                      'the whole actual future.')
     @common.args('--hysteresis-hours', type=float, default=0.0,
                  metavar='H',
                  help='With --objective risk: a VM that changed host in '
@@ -413,7 +422,7 @@ class BenchCommands:
                max_moves_per_freed_host=5.0, host_intervals=True,
                plan_time_limit=1.0, objective='risk', move_cost=1.0,
                risk_level=None, refit_hours=24.0, hysteresis_hours=0.0,
-               early_audits=False, scenarios='floored',
+               early_audits=False, scenarios='floored', rise_minutes=0.0,
                forecaster_threads=2, bandwidth_gbps=1.0, dirty_factor=1.3,
                migration_overhead=0.1, overload_weight=1.0,
                active_weight=1.0, json_out=None):
@@ -425,6 +434,10 @@ class BenchCommands:
             raise replay_mod.ReplayError(
                 reason="--forecaster-threads must be 0 (one per core) or "
                        "more, got %d" % forecaster_threads)
+        if rise_minutes < 0:
+            raise replay_mod.ReplayError(
+                reason="--rise-minutes must be 0 (the whole horizon) or "
+                       "more, got %g" % rise_minutes)
         workload = replay_mod.load_workload(trace, fmt, start_day=start_day,
                                             days=days)
         step = workload.step
@@ -461,6 +474,8 @@ class BenchCommands:
             refit_steps=int(round(refit_hours * 3600.0 / step)),
             hysteresis_steps=int(round(hysteresis_hours * 3600.0 / step)),
             early_audits=early_audits, scenarios=scenarios,
+            rise_steps=(steps(rise_minutes, '--rise-minutes')
+                        if rise_minutes else None),
             forecaster_threads=forecaster_threads)
         migration = replay_mod.MigrationModel(
             bandwidth_gbps=bandwidth_gbps, dirty_factor=dirty_factor,
@@ -493,6 +508,7 @@ class BenchCommands:
                                hysteresis_hours=hysteresis_hours,
                                early_audits=early_audits,
                                scenarios=scenarios,
+                               rise_minutes=rise_minutes,
                                start_day=start_day)
         text = json.dumps(result, indent=2, sort_keys=True)
         if json_out:

@@ -142,6 +142,14 @@ def scenario_residuals(residuals):
     return res[:, pick, have[None, :]]
 
 
+def hold_after(values, steps):
+    """(V, T) ``values`` with column ``steps - 1`` held from there on."""
+    values = np.asarray(values)
+    held = np.repeat(values[:, steps - 1:steps], values.shape[1] - steps,
+                     axis=1)
+    return np.concatenate([values[:, :steps], held], axis=1)
+
+
 def build_model(view, usage_upper, threshold, samples=None,
                 move_penalty=None):
     """The ClusterModel of an audit, with ``usage_upper`` (V, T) in vCPUs.
@@ -221,6 +229,12 @@ class RebalancerPolicy(replay.Policy):
         ``'residuals'``, the
         point forecast plus the back-test residuals of past origins
         (:func:`scenario_residuals`).
+    :param rise_steps: with ``floored``, ``confident`` or ``point``,
+        plan on the forecast of the first ``rise_steps`` steps only and
+        hold its value at step ``rise_steps - 1`` for the rest of the
+        horizon, as the last-value forecast holds the last demand: a
+        rise the forecast expects later is left to a later audit, which
+        will see it from closer (None: the whole horizon).
     :param early_audits: audit again, before the next scheduled audit,
         as soon as a host's actual load has left what the last plan
         expected: above the sum of its VMs' upper bounds for that tick
@@ -234,8 +248,13 @@ class RebalancerPolicy(replay.Policy):
                  fixer=None, min_freed=1, host_intervals=False,
                  max_moves_per_freed=None, objective='threshold',
                  refit_steps=None, hysteresis_steps=0,
-                 early_audits=False, scenarios=FLOORED):
+                 early_audits=False, scenarios=FLOORED, rise_steps=None):
         super().__init__(name, audit_steps)
+        if rise_steps is not None and int(rise_steps) < 1:
+            raise replay.ReplayError(
+                reason="rise_steps must be 1 or more, got %r"
+                % (rise_steps,))
+        self.rise_steps = None if rise_steps is None else int(rise_steps)
         if scenarios not in SCENARIOS:
             raise replay.ReplayError(
                 reason="scenarios must be one of %s, got %r"
@@ -304,6 +323,10 @@ class RebalancerPolicy(replay.Policy):
         point = np.asarray(forecast.point)
         if self.objective == 'risk' and self.scenarios in ONE_SCENARIO:
             last = history[:, -1:]
+            lower = np.asarray(forecast.lower)
+            if self.rise_steps and self.rise_steps < point.shape[1]:
+                point = hold_after(point, self.rise_steps)
+                lower = hold_after(lower, self.rise_steps)
             if self.scenarios == POINT:
                 # The forecast; a VM without one plans on its demand of
                 # the last tick.
@@ -313,7 +336,7 @@ class RebalancerPolicy(replay.Policy):
                 # never below the VM's demand of the last tick (fmax: a
                 # VM without a value keeps the forecast).
                 if self.scenarios == CONFIDENT:
-                    point = np.asarray(forecast.lower)
+                    point = lower
                 point = np.fmax(point, last)
             point = np.maximum(np.nan_to_num(point), 0.0)
             upper = np.fmax(np.asarray(forecast.upper), point)
@@ -484,7 +507,7 @@ def make_policies(names, step, audit_steps=1, reactive_audit_steps=1,
                   forecaster_kwargs=None, lead_steps=1,
                   hysteresis_steps=0, early_audits=False,
                   scenarios=FLOORED, forecaster_threads=None,
-                  watcher_audit_steps=3):
+                  watcher_audit_steps=3, rise_steps=None):
     """Policies by name: a Policy, or the IrraError saying why it cannot run.
 
     The defaults (irra and oracle audit at every step, the Watcher
@@ -512,8 +535,9 @@ def make_policies(names, step, audit_steps=1, reactive_audit_steps=1,
         ``risk`` there is no consolidation.
     :param refit_steps: see :class:`RebalancerPolicy`; None for one day,
         0 to refit at every audit.
-    :param hysteresis_steps, early_audits, scenarios: see
-        :class:`RebalancerPolicy`.
+    :param hysteresis_steps, early_audits, scenarios, rise_steps: see
+        :class:`RebalancerPolicy` (``rise_steps`` applies to irra only:
+        the oracle plans on the whole actual future).
     :param forecaster_kwargs: extra arguments of irra's forecaster.
     :param forecaster_threads: threads of irra's forecaster's learned
         models (see :func:`make_forecaster`); None for the plugins' own
@@ -558,7 +582,8 @@ def make_policies(names, step, audit_steps=1, reactive_audit_steps=1,
                                  if refit_steps is None
                                  else refit_steps or None),
                     hysteresis_steps=hysteresis_steps,
-                    early_audits=early_audits, scenarios=scenarios)
+                    early_audits=early_audits, scenarios=scenarios,
+                    rise_steps=rise_steps if name == 'irra' else None)
             elif name == 'reactive':
                 policies[name] = reactive.ThresholdMMT(
                     name, reactive_audit_steps, reactive_threshold)

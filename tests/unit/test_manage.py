@@ -52,6 +52,15 @@ class ManageMainTest(base.TestCase):
                       'more, got -1', err)
         self.assertEqual(1, len(err.strip().splitlines()), err)
 
+    def test_replay_refuses_negative_rise_minutes(self):
+        rc = manage.main(['bench', 'replay', '--trace', '/nonexistent',
+                          '--rise-minutes', '-5'], conf=self.main_conf)
+        self.assertEqual(1, rc)
+        err = self.stderr.getvalue()
+        self.assertIn('--rise-minutes must be 0 (the whole horizon) or '
+                      'more, got -5', err)
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+
 
 class ManageConsoleScriptTest(base.TestCase):
     """The installed console script, as an operator runs it."""

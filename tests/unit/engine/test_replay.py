@@ -691,6 +691,47 @@ class RebalancerPolicyTest(base.TestCase):
         np.testing.assert_allclose([[1.0, 2.0], [0.6, 0.8], [0.7, 0.4]],
                                    plans['point'])
 
+    def test_rise_steps_hold_the_near_forecast(self):
+        # With rise_steps=2 the forecast of the first two steps is
+        # planned on and its second step held to the end of the horizon:
+        # the rise VM 0's forecast expects at the last step is left out.
+        point = np.array([[0.5, 0.6, 0.7, 3.0], [0.2, 0.9, 0.1, 0.1],
+                          [np.nan, np.nan, 0.9, 0.9]])
+        lower = point - 0.1
+        fixed = FixedForecaster(point, lower, point + 1.0)
+        history = np.array([[0.1, 0.4], [0.2, 0.3], [0.3, 0.5]])
+        view = types.SimpleNamespace(history=history, step=300, tick=2)
+        plans = {}
+        for name, steps in (('floored', 2), ('confident', 2),
+                            ('point', 2), ('floored', None),
+                            ('floored', 4), ('floored', 9)):
+            policy = replay_policies.RebalancerPolicy(
+                'irra', StandInRebalancer(), horizon=4,
+                forecaster=fixed, objective='risk', scenarios=name,
+                rise_steps=steps)
+            upper, scen = policy._upper(view)
+            self.assertTrue(np.isfinite(scen).all())
+            self.assertTrue(np.all(upper >= scen[:, 0]))
+            plans[name, steps] = scen[:, 0]
+        np.testing.assert_allclose(
+            [[0.5, 0.6, 0.6, 0.6], [0.3, 0.9, 0.9, 0.9],
+             [0.5, 0.5, 0.5, 0.5]], plans['floored', 2])
+        np.testing.assert_allclose(
+            [[0.4, 0.5, 0.5, 0.5], [0.3, 0.8, 0.8, 0.8],
+             [0.5, 0.5, 0.5, 0.5]], plans['confident', 2])
+        np.testing.assert_allclose(
+            [[0.5, 0.6, 0.6, 0.6], [0.2, 0.9, 0.9, 0.9],
+             [0.5, 0.5, 0.5, 0.5]], plans['point', 2])
+        # The whole horizon (or more) is the plain scenario.
+        for steps in (4, 9):
+            np.testing.assert_allclose(plans['floored', None],
+                                       plans['floored', steps])
+        self.assertEqual(3.0, plans['floored', None][0, 3])
+        exc = self.assertRaises(
+            replay.ReplayError, replay_policies.RebalancerPolicy, 'irra',
+            StandInRebalancer(), horizon=4, rise_steps=0)
+        self.assertIn("rise_steps must be 1 or more, got 0", str(exc))
+
     def test_unknown_scenarios(self):
         exc = self.assertRaises(
             replay.ReplayError, replay_policies.RebalancerPolicy, 'irra',
