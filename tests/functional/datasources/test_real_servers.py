@@ -165,8 +165,11 @@ class _RealServerTests:
         self.assertIn('no answer within 0.5 s (after 2 attempts)',
                       reasons[0])
         self.assertLess(took, 15)
-        self.assertEqual(4, result.failed_attempts)
-        self.assertEqual({'no answer within 0.5 s': 4},
+        # Two attempts for each of the two metrics of the slow region. On
+        # a loaded machine a request to the healthy region can miss the
+        # 0.5 s too and be retried: counted as well, with the same reason.
+        self.assertGreaterEqual(result.failed_attempts, 4)
+        self.assertEqual({'no answer within 0.5 s': result.failed_attempts},
                          result.failure_reasons)
 
     def test_failed_attempts_retried_and_counted(self):
