@@ -464,7 +464,10 @@ def run(values, start, step, epoch_known, horizon, make_irra, level=0.9,
                 t0 = time.perf_counter()
                 f._start = start
                 # The same model as irra's gbm (the same training budget
-                # for this many series), without the conformal step.
+                # for this many series), without the conformal step; its
+                # quantile models keep the default iterations whatever
+                # [forecasters.gbm] quantile_iter says: the reference
+                # band the calibrated width is compared with.
                 f._n_now = n_series
                 f._train_on(f._check_history(train), start, test_start)
                 fit_s = time.perf_counter() - t0

@@ -24,6 +24,7 @@ number of series; prediction is one batched call per chunk of rows.
 import numpy as np
 from oslo_config import cfg
 
+from irra_openstack.forecast import base
 from irra_openstack.forecast import pooled
 
 #: Defaults of the boosting.
@@ -32,6 +33,8 @@ DEFAULT_LEARNING_RATE = 0.08
 DEFAULT_LEAVES = 31
 #: Default most rows of the two quantile models.
 DEFAULT_QUANTILE_ROWS = 30000
+#: Largest learning rate of the quantile models (see ``quantile_iter``).
+MAX_QUANTILE_RATE = 0.5
 #: Rows per call of a model's ``predict``. scikit-learn walks the trees
 #: one at a time over all the rows it is given, so a large batch is read
 #: from memory once per tree; a block this size stays in the core's cache
@@ -46,6 +49,12 @@ class GBMForecaster(pooled.PooledForecaster):
         intervals are calibrated on (otherwise the intervals are plain
         split-conformal, a constant half-width per series and step).
     :param quantile_rows: most training rows of the quantile models.
+    :param quantile_iter: boosting iterations of each quantile model
+        (None: ``max_iter``, unboosted for few series). Its
+        learning rate is scaled so that iterations times rate stay those
+        of ``max_iter`` and ``learning_rate`` (up to
+        :data:`MAX_QUANTILE_RATE`): fewer, larger steps. Each iteration
+        is a tree that every forecast walks.
     :param loss: of the point model.
     :param max_iter, learning_rate, max_leaf_nodes: of the boosting.
     """
@@ -59,7 +68,8 @@ class GBMForecaster(pooled.PooledForecaster):
                  max_iter=DEFAULT_ITERATIONS,
                  learning_rate=DEFAULT_LEARNING_RATE,
                  max_leaf_nodes=DEFAULT_LEAVES,
-                 quantile_rows=DEFAULT_QUANTILE_ROWS, **kwargs):
+                 quantile_rows=DEFAULT_QUANTILE_ROWS,
+                 quantile_iter=None, **kwargs):
         super().__init__(step, horizon, **kwargs)
         self.quantiles = bool(quantiles)
         self.quantile_rows = max(100, int(quantile_rows))
@@ -67,6 +77,12 @@ class GBMForecaster(pooled.PooledForecaster):
         self.max_iter = int(max_iter)
         self.learning_rate = float(learning_rate)
         self.max_leaf_nodes = int(max_leaf_nodes)
+        self.quantile_iter = (self.max_iter if quantile_iter is None
+                              else int(quantile_iter))
+        if self.quantile_iter < 1:
+            raise base.ForecastError(
+                reason="quantile_iter must be 1 or more, got %r"
+                % (quantile_iter,))
         self._models = {}
 
     @classmethod
@@ -79,15 +95,25 @@ class GBMForecaster(pooled.PooledForecaster):
                        help='Most training rows of the two quantile '
                             'models whose band the intervals are '
                             'calibrated on.'),
+            cfg.IntOpt('quantile_iter', default=None, min=1,
+                       help='Boosting iterations of each of the two '
+                            'quantile models (unset: max_iter); their '
+                            'learning rate is '
+                            'scaled to keep iterations times rate '
+                            'those of the point model (at most %g). '
+                            'Every forecast walks each tree, so fewer '
+                            'iterations forecast faster.'
+                            % MAX_QUANTILE_RATE),
         ]
 
-    def _model(self, loss, quantile=None, max_iter=None):
+    def _model(self, loss, quantile=None, max_iter=None,
+               learning_rate=None):
         from sklearn import ensemble  # imported late: a heavy import
 
         kw = {'quantile': quantile} if quantile is not None else {}
         return ensemble.HistGradientBoostingRegressor(
             loss=loss, max_iter=max_iter or self.max_iter,
-            learning_rate=self.learning_rate,
+            learning_rate=learning_rate or self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=40,
             l2_regularization=1.0, early_stopping=False,
             random_state=self.seed, **kw)
@@ -111,9 +137,18 @@ class GBMForecaster(pooled.PooledForecaster):
                 pick = np.random.default_rng(self.seed).choice(
                     z.size, self.quantile_rows, replace=False)
                 X, z = X[pick], z[pick]
-            models['lower'] = self._model('quantile', half).fit(X, z)
-            models['upper'] = self._model('quantile', 1.0 - half).fit(X, z)
+            band = dict(max_iter=self.quantile_iter,
+                        learning_rate=self.quantile_rate())
+            models['lower'] = self._model('quantile', half,
+                                          **band).fit(X, z)
+            models['upper'] = self._model('quantile', 1.0 - half,
+                                          **band).fit(X, z)
         self._models = models
+
+    def quantile_rate(self):
+        """Learning rate of the quantile models (see ``quantile_iter``)."""
+        rate = self.learning_rate * self.max_iter / float(self.quantile_iter)
+        return min(rate, MAX_QUANTILE_RATE)
 
     def _has_band(self):
         return self._trained and 'lower' in self._models

@@ -354,14 +354,15 @@ class PluginTest(base.TestCase):
         self.assertEqual(pooled.SERVICE_THREADS, by_name['ridge'].threads)
         self.flags(group='forecasters.gbm', threads=3, max_iter=7,
                    quantile_rows=500, train_window=86400,
-                   calibration_window=3600, min_residuals=50)
+                   calibration_window=3600, min_residuals=50,
+                   quantile_iter=5)
         self.flags(group='forecasters.ridge', threads=0, max_rows=1234)
         f = fbase.from_conf(self.conf)
         by_name = {c.name: c for c in f.candidates}
         gbm = by_name['gbm']
-        self.assertEqual((3, 7, 500, 288),
+        self.assertEqual((3, 7, 500, 288, 5),
                          (gbm.threads, gbm.max_iter, gbm.quantile_rows,
-                          gbm.train_window))
+                          gbm.train_window, gbm.quantile_iter))
         self.assertEqual((0, 1234), (by_name['ridge'].threads,
                                      by_name['ridge'].max_rows))
         # The back-test window is auto's, for every candidate.

@@ -92,6 +92,32 @@ class ModelAccuracyTest(base.TestCase):
         self.assertTrue((lower <= point).all() and (point <= upper).all())
         self.assertGreater(float((upper - lower).mean()), 0.0)
 
+    def test_quantile_iter_sizes_the_band_models(self):
+        # Fewer, larger steps: 5 trees per quantile model, at five times
+        # the point model's rate (25 x 0.08 / 5), and the point model
+        # keeps its own; the calibrated band still covers.
+        f = gbm.GBMForecaster(STEP, 6, season=DAY, quantiles=True,
+                              quantile_iter=5, **FAST_GBM)
+        self.assertAlmostEqual(0.4, f.quantile_rate())
+        mae, coverage = rolling(f, self.values, self.test_start)
+        for which in ('lower', 'upper'):
+            model = f._models[which]
+            self.assertEqual(5, model.n_iter_)
+            self.assertAlmostEqual(0.4, model.learning_rate)
+        self.assertEqual(25 * f.boost() ** 2, f._models['point'].n_iter_)
+        self.assertGreater(coverage, 0.8)
+        self.assertLess(mae, 0.85 * self.naive)
+        # The rate is capped; a bad count is refused.
+        self.assertEqual(gbm.MAX_QUANTILE_RATE, gbm.GBMForecaster(
+            STEP, 6, quantile_iter=1, **FAST_GBM).quantile_rate())
+        # Unset, the point model's own iterations and rate.
+        plain = gbm.GBMForecaster(STEP, 6, **FAST_GBM)
+        self.assertEqual((25, plain.learning_rate),
+                         (plain.quantile_iter, plain.quantile_rate()))
+        exc = self.assertRaises(fbase.ForecastError, gbm.GBMForecaster,
+                                STEP, 6, quantile_iter=0)
+        self.assertIn('quantile_iter must be 1 or more, got 0', str(exc))
+
 
 class CoverageTest(base.TestCase):
 
