@@ -43,7 +43,8 @@ class BoostTest(base.TestCase):
         values = 50 + 10 * np.sin(2 * np.pi * t / DAY) + rng.normal(
             0, 1, (5, t.size))
         f = gbm.GBMForecaster(STEP, 4, max_rows=400, max_iter=5,
-                              small_series=10, quantile_rows=200)
+                              small_series=10, quantile_rows=200,
+                              quantile_iter=5)
         f.fit(values, 0)
         # 10 / 5 series: twice the rows and four times the point model's
         # iterations.

@@ -110,10 +110,12 @@ class ModelAccuracyTest(base.TestCase):
         # The rate is capped; a bad count is refused.
         self.assertEqual(gbm.MAX_QUANTILE_RATE, gbm.GBMForecaster(
             STEP, 6, quantile_iter=1, **FAST_GBM).quantile_rate())
-        # Unset, the point model's own iterations and rate.
-        plain = gbm.GBMForecaster(STEP, 6, **FAST_GBM)
+        # None: the point model's own iterations and rate.
+        plain = gbm.GBMForecaster(STEP, 6, quantile_iter=None, **FAST_GBM)
         self.assertEqual((25, plain.learning_rate),
                          (plain.quantile_iter, plain.quantile_rate()))
+        self.assertEqual(gbm.DEFAULT_QUANTILE_ITERATIONS,
+                         gbm.GBMForecaster(STEP, 6).quantile_iter)
         exc = self.assertRaises(fbase.ForecastError, gbm.GBMForecaster,
                                 STEP, 6, quantile_iter=0)
         self.assertIn('quantile_iter must be 1 or more, got 0', str(exc))
