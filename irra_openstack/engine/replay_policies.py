@@ -323,10 +323,10 @@ class RebalancerPolicy(replay.Policy):
         point = np.asarray(forecast.point)
         if self.objective == 'risk' and self.scenarios in ONE_SCENARIO:
             last = history[:, -1:]
-            lower = np.asarray(forecast.lower)
+            if self.scenarios == CONFIDENT:
+                point = np.asarray(forecast.lower)
             if self.rise_steps and self.rise_steps < point.shape[1]:
                 point = hold_after(point, self.rise_steps)
-                lower = hold_after(lower, self.rise_steps)
             if self.scenarios == POINT:
                 # The forecast; a VM without one plans on its demand of
                 # the last tick.
@@ -335,8 +335,6 @@ class RebalancerPolicy(replay.Policy):
                 # The forecast (or with 'confident' its lower bound),
                 # never below the VM's demand of the last tick (fmax: a
                 # VM without a value keeps the forecast).
-                if self.scenarios == CONFIDENT:
-                    point = lower
                 point = np.fmax(point, last)
             point = np.maximum(np.nan_to_num(point), 0.0)
             upper = np.fmax(np.asarray(forecast.upper), point)
