@@ -61,6 +61,22 @@ class MetricsTest(base.TestCase):
         self.assertEqual(0.0, out['gb_migrated'])
         self.assertEqual(4, out['audits'])
 
+    def test_daily_breakdown(self):
+        # 5-minute ticks, 288 a day, 700 ticks after a warm-up of 4: days
+        # 0 and 1 and a part of day 2. vm0 overloads host 0 at two ticks
+        # of day 0 and one of day 2; vm1 moves on day 1.
+        cpu = np.zeros((2, 704))
+        cpu[0, [14, 15, 4 + 2 * 288 + 20]] = 2.5
+        w = workload(cpu)
+        cluster = replay.Cluster(2, 2.0, 8192.0, cpu_ratio=2.0)
+        policy = Scripted({4 + 300: replay.Decision(moves=[(1, 1)])})
+        out = replay.simulate(w, cluster, policy, [0, 0], warmup=4)
+        self.assertEqual([10.0, 0.0, 5.0],
+                         out['daily']['overload_host_minutes'])
+        self.assertEqual([0, 1, 0], out['daily']['migrations'])
+        self.assertEqual(out['overload_host_minutes'],
+                         sum(out['daily']['overload_host_minutes']))
+
     def test_threshold_and_warmup(self):
         w = workload([[0.9, 1.7, 1.9, 0.5]])
         cluster = replay.Cluster(1, 2.0, 4096.0)
