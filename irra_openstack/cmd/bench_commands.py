@@ -343,12 +343,18 @@ class BenchCommands:
                       'above which it counts as overloaded in the risk '
                       '(default: --overload-threshold).')
     @common.args('--scenarios', default='floored',
-                 choices=('floored', 'confident', 'point', 'residuals'),
+                 choices=('floored', 'host_floored', 'confident', 'point',
+                          'residuals'),
                  help='With --objective risk, what irra plans on: '
                       'floored (one scenario per VM, its point forecast '
                       'never below its demand of the last tick: a rise '
                       'the forecast sees is planned for, a fall is not '
-                      'taken for granted), confident (the same with the '
+                      'taken for granted), host_floored (the point '
+                      'forecast, each host\'s sum of its VMs\' forecasts '
+                      'never below the host\'s load of the last tick: a '
+                      'VM\'s expected rise is offset by the expected '
+                      'falls of the VMs beside it), confident (the same '
+                      'as floored with the '
                       'lower bound of the forecast\'s interval: only a '
                       'rise the whole interval sees is planned for), '
                       'point (the point forecast alone, not floored) or '
@@ -358,7 +364,8 @@ class BenchCommands:
                       'floored.')
     @common.args('--rise-minutes', type=float, default=0.0,
                  metavar='MINUTES',
-                 help='With --scenarios floored, confident or point: irra '
+                 help='With --scenarios floored, host_floored, '
+                      'confident or point: irra '
                       'plans on the forecast of the next MINUTES only and '
                       'holds its value from there to the end of the '
                       'horizon, as the last value is held; a rise '

@@ -100,12 +100,13 @@ MIN_SCENARIOS = 20
 #: What irra's risk objective plans on (``scenarios`` of
 #: :class:`RebalancerPolicy`).
 FLOORED = 'floored'
+HOST_FLOORED = 'host_floored'
 CONFIDENT = 'confident'
 POINT = 'point'
 RESIDUALS = 'residuals'
-SCENARIOS = (FLOORED, CONFIDENT, POINT, RESIDUALS)
+SCENARIOS = (FLOORED, HOST_FLOORED, CONFIDENT, POINT, RESIDUALS)
 #: The scenarios of one scenario per VM.
-ONE_SCENARIO = (FLOORED, CONFIDENT, POINT)
+ONE_SCENARIO = (FLOORED, HOST_FLOORED, CONFIDENT, POINT)
 
 
 def scenario_residuals(residuals):
@@ -221,7 +222,12 @@ class RebalancerPolicy(replay.Policy):
     :param scenarios: with ``risk``, what irra plans on:
         ``'floored'``, one scenario per VM, its point forecast floored at
         its last observed demand (a rise the forecast sees is planned
-        for, a fall is not taken for granted); ``'confident'``, the same
+        for, a fall is not taken for granted); ``'host_floored'``, one
+        scenario per VM, its point forecast, with each host's sum of them
+        floored at the host's last load
+        (:func:`~irra_openstack.optimizer.model.host_floor`: a VM's
+        expected rise is offset by the expected falls of the VMs beside
+        it); ``'confident'``, the same as ``'floored'``
         with the lower bound of the forecast's interval instead of its
         point: only a rise that the whole interval sees is planned for,
         and only as far as the lower bound; ``'point'``, the point
@@ -229,7 +235,8 @@ class RebalancerPolicy(replay.Policy):
         ``'residuals'``, the
         point forecast plus the back-test residuals of past origins
         (:func:`scenario_residuals`).
-    :param rise_steps: with ``floored``, ``confident`` or ``point``,
+    :param rise_steps: with ``floored``, ``host_floored``, ``confident``
+        or ``point``,
         plan on the forecast of the first ``rise_steps`` steps only and
         hold its value at step ``rise_steps - 1`` for the rest of the
         horizon, as the last-value forecast holds the last demand: a
@@ -331,6 +338,14 @@ class RebalancerPolicy(replay.Policy):
                 # The forecast; a VM without one plans on its demand of
                 # the last tick.
                 point = np.where(np.isfinite(point), point, last)
+            elif self.scenarios == HOST_FLOORED:
+                # The forecast, its host sums never below the host's load
+                # of the last tick (a VM without either plans on 0 or
+                # its last demand).
+                seen = np.maximum(np.nan_to_num(last[:, 0]), 0.0)
+                point = np.where(np.isfinite(point), point, seen[:, None])
+                point = model_mod.host_floor(np.maximum(point, 0.0), seen,
+                                             view.vm_host)
             else:
                 # The forecast (or with 'confident' its lower bound),
                 # never below the VM's demand of the last tick (fmax: a

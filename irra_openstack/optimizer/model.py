@@ -26,6 +26,37 @@ SOFT_ANTI_AFFINITY = 'soft-anti-affinity'
 POLICIES = (AFFINITY, ANTI_AFFINITY, SOFT_AFFINITY, SOFT_ANTI_AFFINITY)
 
 
+def host_floor(point, last, vm_host, n_hosts=None):
+    """(V, T) ``point`` whose host sums are floored at the hosts' last load.
+
+    Each host's sum of its VMs' forecasts is raised, where it is below
+    the sum of their last demands, to that sum; the difference goes to
+    its VMs in proportion to their last demand. Flooring each VM at its
+    own last demand instead adds up the VMs' expected rises and ignores
+    their expected falls: on a host of eight VMs whose forecasts scatter
+    around their last values, the sum of the floored values is above both
+    the host's forecast and its last load.
+
+    :param point: (V, T) forecasts, finite and non-negative.
+    :param last: (V,) last demands, finite and non-negative.
+    :param vm_host: (V,) host index of each VM.
+    :param n_hosts: number of hosts (default: the largest index plus 1).
+    """
+    point = np.asarray(point, dtype=float)
+    last = np.asarray(last, dtype=float)
+    vm_host = np.asarray(vm_host, dtype=np.int64)
+    if n_hosts is None:
+        n_hosts = int(vm_host.max()) + 1 if vm_host.size else 0
+    forecast = np.zeros((n_hosts, point.shape[1]))
+    np.add.at(forecast, vm_host, point)
+    seen = np.bincount(vm_host, last, n_hosts)                 # (G,)
+    # A host whose VMs last used nothing has no deficit (the forecasts
+    # are not negative), so its VMs' shares do not matter.
+    deficit = np.maximum(seen[:, None] - forecast, 0.0)        # (G, T)
+    share = last / np.where(seen > 0, seen, 1.0)[vm_host]
+    return point + deficit[vm_host] * share[:, None]
+
+
 @dataclasses.dataclass
 class ServerGroup:
     name: str

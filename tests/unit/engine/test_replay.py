@@ -11,6 +11,7 @@ from irra_openstack.engine.peers import reactive
 from irra_openstack.engine import replay
 from irra_openstack.engine import replay_policies
 from irra_openstack.optimizer import actions
+from irra_openstack.optimizer import model as model_mod
 from tests import base
 
 
@@ -752,9 +753,54 @@ class RebalancerPolicyTest(base.TestCase):
         exc = self.assertRaises(
             replay.ReplayError, replay_policies.RebalancerPolicy, 'irra',
             StandInRebalancer(), horizon=4, scenarios='dreams')
-        self.assertIn("scenarios must be one of floored, confident, "
-                      "point, residuals",
+        self.assertIn("scenarios must be one of floored, host_floored, "
+                      "confident, point, residuals",
                       str(exc))
+
+    def test_host_floor_raises_host_sums_to_the_last_load(self):
+        # Host 0: VMs 0 and 1 last used 1 and 3 (4 in all); their
+        # forecasts sum to 3 at step 0 (raised by 1, shared 1:3) and to 6
+        # at step 1 (kept: a rise of VM 0 the host's sum sees). Host 1:
+        # VM 2 forecast above its last demand, kept. Host 2: both VMs
+        # last used 0, and the deficit (none here) would be shared evenly.
+        point = np.array([[2.0, 5.0], [1.0, 1.0], [3.0, 1.0],
+                          [0.0, 0.5], [0.0, 0.0]])
+        last = np.array([1.0, 3.0, 2.0, 0.0, 0.0])
+        vm_host = np.array([0, 0, 1, 2, 2])
+        out = model_mod.host_floor(point, last, vm_host)
+        np.testing.assert_allclose(
+            [[2.25, 5.0], [1.75, 1.0], [3.0, 2.0], [0.0, 0.5],
+             [0.0, 0.0]], out)
+        sums = np.zeros((3, 2))
+        np.add.at(sums, vm_host, out)
+        seen = np.bincount(vm_host, last, 3)
+        self.assertTrue(np.all(sums >= seen[:, None] - 1e-12))
+        # Per-VM flooring would plan host 0 on 2 + 3 = 5 at step 0, above
+        # both its forecast (3) and its last load (4).
+        self.assertEqual(4.0, sums[0, 0])
+        # A host whose VMs last used nothing keeps its forecasts.
+        np.testing.assert_allclose(point[3:], out[3:])
+
+    def test_host_floored_scenario(self):
+        # The policy floors each host's sum of forecasts at the host's
+        # last load: VMs 0 and 1 share host 0 (last 0.4 + 0.3 = 0.7);
+        # VM 2 has no forecast and plans on its last demand.
+        point = np.array([[0.5, 0.1], [0.1, 0.1], [np.nan, np.nan]])
+        fixed = FixedForecaster(point, point - 0.1, point + 1.0)
+        history = np.array([[0.1, 0.4], [0.2, 0.3], [0.3, 0.5]])
+        view = types.SimpleNamespace(history=history, step=300, tick=2,
+                                     vm_host=[0, 0, 1])
+        policy = replay_policies.RebalancerPolicy(
+            'irra', StandInRebalancer(), horizon=2, forecaster=fixed,
+            objective='risk', scenarios='host_floored')
+        upper, scen = policy._upper(view)
+        # Host 0 at step 0: 0.6 against 0.7, raised by 0.1 shared 4:3;
+        # at step 1: 0.2, raised by 0.5.
+        np.testing.assert_allclose(
+            [[0.5 + 0.1 * 4 / 7, 0.1 + 0.5 * 4 / 7],
+             [0.1 + 0.1 * 3 / 7, 0.1 + 0.5 * 3 / 7],
+             [0.5, 0.5]], scen[:, 0])
+        self.assertTrue(np.all(upper >= scen[:, 0] - 1e-12))
 
     def test_hysteresis_penalty(self):
         # VMs that changed host in the last 6 steps cost twice move_cost.
