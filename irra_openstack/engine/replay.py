@@ -323,7 +323,7 @@ def simulate(workload, cluster, policy, placement, warmup=0,
     day_ticks = max(1, int(round(86400.0 / step)))
     n_days = -(-(n_steps - warmup) // day_ticks)
     daily_over = np.zeros(n_days, dtype=np.int64)
-    daily_moves = np.zeros(n_days, dtype=np.int64)
+    moves_by = np.zeros(n_days, dtype=np.int64)     # migrations by day's end
     sla_ticks = 0
     active_ticks = 0
     pending = []
@@ -431,7 +431,7 @@ def simulate(workload, cluster, policy, placement, warmup=0,
         overload_ticks += int(over.sum())
         day = (t - warmup) // day_ticks
         daily_over[day] += int(over.sum())
-        daily_moves[day] = out['migrations'] - daily_moves[:day].sum()
+        moves_by[day] = out['migrations']
         sla_ticks += int(vms_on[over].sum())
         active_ticks += int(held.sum())
         if progress is not None:
@@ -444,7 +444,7 @@ def simulate(workload, cluster, policy, placement, warmup=0,
     out['plan_seconds'] = round(out['plan_seconds'], 3)
     out['daily'] = {
         'overload_host_minutes': [float(x) for x in daily_over * minutes],
-        'migrations': [int(x) for x in daily_moves]}
+        'migrations': [int(x) for x in np.diff(moves_by, prepend=0)]}
     out.update(policy.report())
     out['final_placement'] = host
     if record:

@@ -26,7 +26,7 @@ SOFT_ANTI_AFFINITY = 'soft-anti-affinity'
 POLICIES = (AFFINITY, ANTI_AFFINITY, SOFT_AFFINITY, SOFT_ANTI_AFFINITY)
 
 
-def host_floor(point, last, vm_host, n_hosts=None):
+def host_floor(point, last, vm_host):
     """(V, T) ``point`` whose host sums are floored at the hosts' last load.
 
     Each host's sum of its VMs' forecasts is raised, where it is below
@@ -40,13 +40,11 @@ def host_floor(point, last, vm_host, n_hosts=None):
     :param point: (V, T) forecasts, finite and non-negative.
     :param last: (V,) last demands, finite and non-negative.
     :param vm_host: (V,) host index of each VM.
-    :param n_hosts: number of hosts (default: the largest index plus 1).
     """
     point = np.asarray(point, dtype=float)
     last = np.asarray(last, dtype=float)
     vm_host = np.asarray(vm_host, dtype=np.int64)
-    if n_hosts is None:
-        n_hosts = int(vm_host.max()) + 1 if vm_host.size else 0
+    n_hosts = int(vm_host.max()) + 1 if vm_host.size else 0
     forecast = np.zeros((n_hosts, point.shape[1]))
     np.add.at(forecast, vm_host, point)
     seen = np.bincount(vm_host, last, n_hosts)                 # (G,)
