@@ -802,6 +802,25 @@ class RebalancerPolicyTest(base.TestCase):
              [0.5, 0.5]], scen[:, 0])
         self.assertTrue(np.all(upper >= scen[:, 0] - 1e-12))
 
+    def test_host_floored_without_data(self):
+        # A VM whose last tick is missing counts 0 in its host's last
+        # load; one with neither a forecast nor a last value plans on 0.
+        # Nothing NaN reaches the plan.
+        point = np.array([[0.5, 0.1], [np.nan, np.nan]])
+        fixed = FixedForecaster(point, point - 0.1, point + 1.0)
+        history = np.array([[0.1, np.nan], [np.nan, np.nan]])
+        view = types.SimpleNamespace(history=history, step=300, tick=2,
+                                     vm_host=[0, 0])
+        policy = replay_policies.RebalancerPolicy(
+            'irra', StandInRebalancer(), horizon=2, forecaster=fixed,
+            objective='risk', scenarios='host_floored')
+        upper, scen = policy._upper(view)
+        np.testing.assert_allclose([[0.5, 0.1], [0.0, 0.0]], scen[:, 0])
+        self.assertTrue(np.isfinite(upper).all())
+        # No VM at all: an empty plan, not an error.
+        self.assertEqual((0, 3), model_mod.host_floor(
+            np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=int)).shape)
+
     def test_hysteresis_penalty(self):
         # VMs that changed host in the last 6 steps cost twice move_cost.
         reb = StandInRebalancer()
